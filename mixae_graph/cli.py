@@ -1,0 +1,142 @@
+"""The command line: ``mixae-graph fit|validate|test|predict --config configs/digits.yaml``.
+
+A :class:`~lightning.pytorch.cli.LightningCLI` over :class:`~mixae_graph.module.MixAEGraphModule`
+and :class:`~mixae_graph.datamodule.MixAEDataModule`; every model default is the module's own.
+One setting per idea: the input size comes from the data, the epoch budget is
+``trunk_epochs + expert_epochs``, and ``seed_everything`` also seeds the model and the neighbour draws.
+
+Each run writes, under ``<default_root_dir>/version_N/`` (``runs/`` by default): ``config.yaml``
+(the resolved config), ``metrics.csv``, ``checkpoints/last.ckpt`` and ``labels.csv``.
+
+Examples
+--------
+    mixae-graph fit --config configs/moons.yaml
+    mixae-graph fit --config configs/moons.yaml --ckpt_path runs/version_0/checkpoints/last.ckpt  # resume
+    mixae-graph predict --config runs/version_0/config.yaml --ckpt_path runs/version_0/checkpoints/last.ckpt
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import CSVLogger
+
+from .datamodule import MixAEDataModule
+from .metrics import evaluate
+from .module import MixAEGraphModule
+
+# Settings every fit needs (see `mixae_graph.estimator.make_trainer`); `max_epochs` is linked.
+TRAINER_DEFAULTS = dict(
+    accelerator="cpu",
+    devices=1,
+    default_root_dir="runs",
+    reload_dataloaders_every_n_epochs=1,  # neighbour pairs and expert labels change every epoch
+    deterministic=True,
+    log_every_n_steps=1,  # small data sets have few batches per epoch; metrics.csv should not be empty
+)
+
+
+def _epoch_budget(trunk_epochs: int, expert_epochs: int) -> int:
+    return trunk_epochs + expert_epochs
+
+
+def _seed(seed_everything) -> int:
+    # `seed_everything: true` (a random seed) cannot be known at parse time: the model then uses 0.
+    return 0 if isinstance(seed_everything, bool) else int(seed_everything)
+
+
+def write_labels(labels: np.ndarray, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savetxt(path, np.asarray(labels, dtype=np.int64), fmt="%d", header="label", comments="")
+    return path
+
+
+class MixAEGraphCLI(LightningCLI):
+    """LightningCLI for mixae-graph: links, trainer defaults, and the labels written after fit/predict."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("trainer_defaults", TRAINER_DEFAULTS)
+        kwargs.setdefault("seed_everything_default", 0)
+        kwargs.setdefault("save_config_kwargs", {"overwrite": True})
+        super().__init__(MixAEGraphModule, MixAEDataModule, *args, **kwargs)
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.link_arguments("data.n_features", "model.n_features", apply_on="instantiate")
+        parser.link_arguments(("model.trunk_epochs", "model.expert_epochs"), "trainer.max_epochs",
+                              compute_fn=_epoch_budget, apply_on="parse")
+        parser.link_arguments("seed_everything", "model.random_state", compute_fn=_seed, apply_on="parse")
+        parser.link_arguments("seed_everything", "data.seed", compute_fn=_seed, apply_on="parse")
+        # Every epoch, so that an interrupted run resumes with `--ckpt_path .../last.ckpt`.
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_epochs": 1})
+        parser.add_argument("--labels_path", type=str | None, default=None,
+                            help="Where fit/predict write the cluster of every point "
+                                 "(default: labels.csv in the run's log folder).")
+
+    def instantiate_trainer(self, **kwargs):
+        config = self._get(self.config_init, "trainer", default={})
+        if config.get("logger") in (None, True):  # the default logger: a CSV file per run
+            kwargs["logger"] = CSVLogger(config.get("default_root_dir") or "runs", name="")
+        return super().instantiate_trainer(**kwargs)
+
+    # ------------------------------------------------------------------ outputs
+    def _labels_path(self) -> Path:
+        given = self._get(self.config, "labels_path")
+        if given:
+            return Path(given)
+        return Path(self.trainer.log_dir or os.getcwd()) / "labels.csv"
+
+    def _say(self, message: str) -> None:
+        if self.trainer.is_global_zero:
+            print(f"[mixae-graph] {message}", flush=True)
+
+    def after_fit(self) -> None:
+        trainer, module, data = self.trainer, self.model, self.datamodule
+        if trainer.interrupted:
+            return
+        checkpoint = trainer.checkpoint_callback
+        ckpt_path = checkpoint.last_model_path if checkpoint is not None else None
+        labels = module.fit_labels()
+        labels_path = write_labels(labels, self._labels_path())
+        summary = f"{int(module.bank.n_active)} experts, {len(np.unique(labels))} clusters"
+        if data.y is not None:
+            scores = evaluate(data.y, labels)
+            summary += f"; ACC {scores['acc']:.3f}  NMI {scores['nmi']:.3f}  ARI {scores['ari']:.3f}"
+        self._say(summary)
+        if trainer.log_dir is not None:
+            self._say(f"config:     {Path(trainer.log_dir) / 'config.yaml'}")
+        if ckpt_path is not None:
+            self._say(f"checkpoint: {ckpt_path}")
+        self._say(f"labels:     {labels_path}")
+
+    def after_predict(self) -> None:
+        predictions = self.trainer.predict_loop.predictions
+        if not predictions:
+            return
+        labels = torch.cat([p.cpu() for p in predictions]).numpy()
+        path = write_labels(labels, self._labels_path())
+        self._say(f"{len(labels)} labels, {len(np.unique(labels))} clusters: {path}")
+
+
+def _no_tips(record: logging.LogRecord) -> bool:
+    return "Tip:" not in record.getMessage()  # Lightning's advertising for its cloud services
+
+
+def main(args=None) -> None:
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*dirpath has changed.*")  # predict/resume into a new run folder
+    warnings.filterwarnings("ignore", ".*LeafSpec.*")  # torch/lightning version skew, not ours
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_no_tips)
+    MixAEGraphCLI(args=args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""The DataModule: the data, and the connectivity state the training reads (graph, expert labels).
+
+Each training item is an anchor point with one neighbour drawn from the kNN graph, so that a batch
+carries the pairs the graph-agreement and border terms need. Neighbours are redrawn every epoch;
+before the graph exists (trunk pretraining) a point is its own neighbour with weight 0.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from .datasets import ClusterData, from_arrays, load_dataset
+
+
+class MixAEDataModule(L.LightningDataModule):
+    """Data for a mixae-graph fit.
+
+    Parameters
+    ----------
+    source : str, default="digits"
+        A data set name (``digits``, ``mnist``, ``moons``, ``circles``, ``spirals``) or a file
+        (``.npy``, ``.npz`` with ``X`` and optional ``y``, ``.csv``).
+    batch_size : int, default=256
+    seed : int, default=0
+        Seed of the neighbour draws.
+    """
+
+    def __init__(self, source: str = "digits", batch_size: int = 256, seed: int = 0):
+        super().__init__()
+        self.source = source
+        self.batch_size = batch_size
+        self.seed = seed
+        self._data: ClusterData | None = None
+        self.graph: sp.csr_matrix | None = None  # (n, n) kNN graph over the latent codes
+        self.labels: np.ndarray | None = None  # (n,) expert slot of every point, -1 if none
+
+    @classmethod
+    def from_arrays(cls, X, y=None, batch_size: int = 256, seed: int = 0) -> "MixAEDataModule":
+        module = cls(source="array", batch_size=batch_size, seed=seed)
+        module._data = from_arrays(X, y)
+        return module
+
+    @property
+    def data(self) -> ClusterData:
+        if self._data is None:
+            self._data = load_dataset(self.source)
+        return self._data
+
+    @property
+    def n_features(self) -> int:
+        return self.data.X.shape[1]
+
+    @property
+    def X(self) -> np.ndarray:
+        return self.data.X
+
+    @property
+    def y(self) -> np.ndarray | None:
+        return self.data.y
+
+    def setup(self, stage: str | None = None) -> None:
+        self.data  # noqa: B018  (load once, here, not in __init__)
+
+    def train_dataloader(self) -> DataLoader:
+        n = len(self.X)
+        rng = np.random.default_rng(self.seed + (self.trainer.current_epoch if self.trainer else 0))
+        neighbour, weight = self._draw_neighbours(rng)
+        labels = self.labels if self.labels is not None else np.full(n, -1)
+        dataset = TensorDataset(
+            torch.from_numpy(self.X),
+            torch.from_numpy(self.X[neighbour]),
+            torch.from_numpy(weight.astype(np.float32)),
+            torch.from_numpy(labels.astype(np.int64)),
+            torch.from_numpy(labels[neighbour].astype(np.int64)),
+        )
+        generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=True, generator=generator)
+
+    def predict_dataloader(self) -> DataLoader:
+        return DataLoader(TensorDataset(torch.from_numpy(self.X)), batch_size=4096)
+
+    def _draw_neighbours(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """One graph neighbour per point, uniformly among its neighbours, with the edge's weight."""
+        n = len(self.X)
+        if self.graph is None:
+            return np.arange(n), np.zeros(n)
+        graph = self.graph
+        counts = np.diff(graph.indptr)
+        pick = graph.indptr[:-1] + np.floor(rng.random(n) * counts).astype(np.int64)
+        lonely = counts == 0
+        pick[lonely] = 0
+        neighbour = np.where(lonely, np.arange(n), graph.indices[np.minimum(pick, graph.nnz - 1)])
+        weight = np.where(lonely, 0.0, graph.data[np.minimum(pick, graph.nnz - 1)])
+        return neighbour, weight

@@ -1,0 +1,221 @@
+"""`MixAEGraph`: the scikit-learn face of mixae-graph. It drives the same Lightning objects as the CLI."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import lightning as L
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from .datamodule import MixAEDataModule
+from .module import MixAEGraphModule
+
+# One copy of the defaults: the LightningModule's signature.
+_DEFAULTS = {
+    name: p.default
+    for name, p in inspect.signature(MixAEGraphModule.__init__).parameters.items()
+    if p.default is not inspect.Parameter.empty
+}
+
+
+def make_trainer(max_epochs: int, *, verbose: bool = False, **overrides) -> L.Trainer:
+    """The Lightning ``Trainer`` settings every mixae-graph fit needs."""
+    settings = dict(
+        max_epochs=max_epochs,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        reload_dataloaders_every_n_epochs=1,  # neighbour pairs and expert labels change per epoch
+        deterministic=True,
+    )
+    settings.update(overrides)
+    return L.Trainer(**settings)
+
+
+class MixAEGraph(ClusterMixin, BaseEstimator):
+    """Clustering by a mixture of autoencoder experts whose number comes from a latent kNN graph.
+
+    A trunk autoencoder is pretrained; its codes give a kNN graph (UMAP's fuzzy graph); Louvain
+    pieces of the graph, joined by connectivity rules, become the first experts; the experts then
+    train jointly (MIXAE objective with a graph-agreement term) while merge/split rounds follow the
+    graph. A point belongs to the expert that reconstructs it best.
+
+    Parameters
+    ----------
+    n_clusters : int or None, default=None
+        None: the number of clusters is found (one per expert). An int cuts the cluster tree at
+        exactly that many (at most the number of experts).
+    trunk_epochs, expert_epochs, batch_size, ... :
+        See :class:`mixae_graph.module.MixAEGraphModule`, whose defaults these are.
+    verbose : bool, default=False
+        Progress bar and a line per graph step.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+    n_experts_ : int
+    cluster_tree_ : networkx.DiGraph
+        Leaves are the experts; node attribute ``size``; ``graph["history"]`` lists merges/splits.
+    latent_graph_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+    n_features_in_ : int
+    module_ : MixAEGraphModule
+        The trained Lightning module.
+
+    Examples
+    --------
+    >>> from mixae_graph import MixAEGraph
+    >>> from mixae_graph.datasets import load_digits
+    >>> data = load_digits()
+    >>> model = MixAEGraph(random_state=0).fit(data.X)     # doctest: +SKIP
+    >>> model.n_experts_, model.predict(data.X[:5])        # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        n_clusters=_DEFAULTS["n_clusters"],
+        *,
+        trunk_epochs=_DEFAULTS["trunk_epochs"],
+        expert_epochs=_DEFAULTS["expert_epochs"],
+        trunk_hidden=_DEFAULTS["trunk_hidden"],
+        latent_dim=_DEFAULTS["latent_dim"],
+        expert_hidden=_DEFAULTS["expert_hidden"],
+        max_experts=_DEFAULTS["max_experts"],
+        n_neighbors=_DEFAULTS["n_neighbors"],
+        resolution=_DEFAULTS["resolution"],
+        merge_threshold=_DEFAULTS["merge_threshold"],
+        chain_share=_DEFAULTS["chain_share"],
+        min_cluster_fraction=_DEFAULTS["min_cluster_fraction"],
+        merge_every=_DEFAULTS["merge_every"],
+        warmup_epochs=_DEFAULTS["warmup_epochs"],
+        temperature=_DEFAULTS["temperature"],
+        alpha=_DEFAULTS["alpha"],
+        beta=_DEFAULTS["beta"],
+        gamma=_DEFAULTS["gamma"],
+        border_weight=_DEFAULTS["border_weight"],
+        learning_rate=_DEFAULTS["learning_rate"],
+        batch_size=256,
+        random_state=_DEFAULTS["random_state"],
+        verbose=False,
+    ):
+        self.n_clusters = n_clusters
+        self.trunk_epochs = trunk_epochs
+        self.expert_epochs = expert_epochs
+        self.trunk_hidden = trunk_hidden
+        self.latent_dim = latent_dim
+        self.expert_hidden = expert_hidden
+        self.max_experts = max_experts
+        self.n_neighbors = n_neighbors
+        self.resolution = resolution
+        self.merge_threshold = merge_threshold
+        self.chain_share = chain_share
+        self.min_cluster_fraction = min_cluster_fraction
+        self.merge_every = merge_every
+        self.warmup_epochs = warmup_epochs
+        self.temperature = temperature
+        self.alpha = alpha
+        self.beta = beta
+        self.gamma = gamma
+        self.border_weight = border_weight
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _module_settings(self) -> dict:
+        params = self.get_params()
+        return {name: params[name] for name in _DEFAULTS if name in params}
+
+    def _validate_settings(self, n_samples: int) -> None:
+        positive = ["trunk_epochs", "max_experts", "n_neighbors", "latent_dim", "merge_every", "batch_size"]
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ["expert_epochs", "warmup_epochs"]:
+            if not isinstance(getattr(self, name), (int, np.integer)) or getattr(self, name) < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {getattr(self, name)!r}")
+        for name in ["temperature", "learning_rate", "resolution", "merge_threshold"]:
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        for name in ["alpha", "beta", "gamma", "border_weight"]:
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)!r}")
+        if not 0 < self.chain_share <= 1 or not 0 <= self.min_cluster_fraction < 1:
+            raise ValueError("chain_share must be in (0, 1] and min_cluster_fraction in [0, 1)")
+        if self.n_clusters is not None and (not isinstance(self.n_clusters, (int, np.integer)) or self.n_clusters < 1):
+            raise ValueError(f"n_clusters must be None or a positive integer, got {self.n_clusters!r}")
+        if n_samples <= self.n_neighbors:
+            raise ValueError(
+                f"n_samples={n_samples} is too few for the kNN graph: it needs more than "
+                f"n_neighbors={self.n_neighbors} samples (lower n_neighbors or add data)"
+            )
+
+    def fit(self, X, y=None):
+        """Fit the experts and their graph on ``X`` (``y`` is ignored)."""
+        X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
+        self._validate_settings(len(X))
+        L.seed_everything(self.random_state, verbose=False)
+        datamodule = MixAEDataModule.from_arrays(X, batch_size=self.batch_size, seed=self.random_state)
+        module = MixAEGraphModule(n_features=X.shape[1], **self._module_settings())
+        trainer = make_trainer(self.trunk_epochs + self.expert_epochs, verbose=self.verbose)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", ".*does not have many workers.*")
+            warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
+            trainer.fit(module, datamodule)
+        self.module_ = module.eval()
+        self.latent_graph_ = datamodule.graph
+        self.cluster_tree_ = module.cluster_tree
+        self.n_experts_ = int(module.bank.n_active)
+        self.labels_ = module.fit_labels()
+        return self
+
+    def _errors(self, X) -> torch.Tensor:
+        return self.module_.expert_errors(torch.as_tensor(X, dtype=torch.float32))
+
+    def _validated(self, X) -> np.ndarray:
+        check_is_fitted(self, "module_")
+        return validate_data(self, X, dtype=np.float32, reset=False)
+
+    def _predict(self, X) -> np.ndarray:
+        errors = self._errors(X)
+        slots = self.module_.bank.active_slots[errors.argmin(1)]
+        return self.module_.cluster_of_slot[slots].numpy()
+
+    def predict(self, X) -> np.ndarray:
+        """Cluster of each point: the expert that reconstructs it best (no graph, no refit)."""
+        return self._predict(self._validated(X))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Soft assignment to the clusters: ``softmax(-error / temperature)`` summed per cluster."""
+        X = self._validated(X)
+        from .routing import soft_assignment
+
+        p = soft_assignment(self._errors(X), self.temperature)  # (n, experts)
+        clusters = self.module_.cluster_of_slot[self.module_.bank.active_slots]
+        n_clusters = int(clusters.max()) + 1
+        out = torch.zeros(len(X), n_clusters).index_add_(1, clusters, p)
+        return out.numpy()
+
+    def transform(self, X) -> np.ndarray:
+        """Reconstruction error of each point by each expert, ``(n_samples, n_experts_)``, relative
+        to the typical error (like k-means' distances to centres: small means close)."""
+        return self._errors(self._validated(X)).numpy()
+
+    def score_samples(self, X) -> np.ndarray:
+        """Negative smallest relative reconstruction error: higher means more typical."""
+        return -self._errors(self._validated(X)).min(1).values.numpy()
+
+    def fit_predict(self, X, y=None, **kwargs):
+        return self.fit(X, y).labels_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags

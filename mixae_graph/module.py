@@ -1,0 +1,231 @@
+"""The LightningModule: trunk pretraining, then the MIXAE joint objective over the expert bank.
+
+Epochs ``[0, trunk_epochs)`` train the trunk autoencoder (whose codes give the kNN graph) and one
+small seed expert on all points. The :class:`~mixae_graph.connectivity.ConnectivityCallback` then
+partitions the graph, copies the seed into one expert per part, and runs merge/split rounds between
+epochs. The remaining ``expert_epochs`` train the bank with the MIXAE objective (Zhang et al.,
+arXiv 1712.07788, eq. 4-6) plus the graph-agreement and border terms.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .experts import ExpertBank
+from .objective import mixae_objective
+from .routing import reconstruction_error, soft_assignment
+from .tree import TreeRecorder, build_cluster_tree
+
+
+class MixAEGraphModule(L.LightningModule):
+    """Mixture of autoencoder experts whose number and borders follow a latent kNN graph.
+
+    Parameters
+    ----------
+    n_features : int
+        Input dimension (linked from the data module by the CLI).
+    trunk_epochs, expert_epochs : int
+        Epochs of trunk pretraining, then of joint expert training.
+    trunk_hidden : tuple of int, default=(500, 500, 2000)
+        Hidden layers of the trunk autoencoder (DEC/N2D's d-500-500-2000-10).
+    latent_dim : int, default=10
+        Code size of the trunk and of every expert.
+    expert_hidden : tuple of int, default=(128,)
+        Hidden layers of each (small) expert.
+    max_experts : int, default=32
+        Slots in the expert bank.
+    n_neighbors : int, default=15
+        Neighbours per point in the latent kNN graph.
+    resolution : float, default=1.0
+        Louvain resolution of the pieces the merge rules start from.
+    merge_threshold : float, default=0.7
+        Conductance rule: merge when the cut between two experts is at least this times the
+        bisection conductance of each (:func:`mixae_graph.merge_split.merge_connected`).
+    chain_share : float, default=0.9
+        Chain rule: a component whose experts send this share of outside weight to at most two
+        neighbours is one manifold (:func:`mixae_graph.merge_split.merge_chains`).
+    min_cluster_fraction : float, default=0.005
+        Smallest cluster, as a fraction of the points (and at least ``n_neighbors`` points).
+    merge_every : int, default=4
+        Epochs between merge/split rounds.
+    warmup_epochs : int, default=2
+        Epochs after every structure change during which experts train on their graph labels
+        instead of their soft assignments.
+    temperature : float, default=0.1
+        Routing temperature, relative to the typical reconstruction error.
+    alpha, beta, gamma, border_weight : float
+        Weights of the per-point entropy, batch entropy, graph agreement and border terms.
+    learning_rate : float, default=1e-3
+    n_clusters : int or None, default=None
+        Cut the final cluster tree at exactly this many clusters; None keeps every expert.
+    random_state : int, default=0
+    verbose : bool, default=True
+        Print a line with timing for each graph step.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        trunk_epochs: int = 50,
+        expert_epochs: int = 20,
+        trunk_hidden: tuple[int, ...] = (500, 500, 2000),
+        latent_dim: int = 10,
+        expert_hidden: tuple[int, ...] = (128,),
+        max_experts: int = 32,
+        n_neighbors: int = 15,
+        resolution: float = 1.0,
+        merge_threshold: float = 0.7,
+        chain_share: float = 0.9,
+        min_cluster_fraction: float = 0.005,
+        merge_every: int = 4,
+        warmup_epochs: int = 2,
+        temperature: float = 0.1,
+        alpha: float = 0.1,
+        beta: float = 1.0,
+        gamma: float = 1.0,
+        border_weight: float = 0.3,
+        learning_rate: float = 1e-3,
+        n_clusters: int | None = None,
+        random_state: int = 0,
+        verbose: bool = True,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        torch.manual_seed(random_state)
+        self.trunk = ExpertBank(n_features, trunk_hidden, latent_dim, max_experts=1)
+        self.bank = ExpertBank(n_features, expert_hidden, latent_dim, max_experts=max_experts)
+        self.trunk.active[0] = True
+        self.bank.active[0] = True  # the seed expert, copied into every expert later
+        self.register_buffer("feature_mean", torch.zeros(n_features))
+        self.register_buffer("feature_scale", torch.ones(()))
+        self.register_buffer("error_scale", torch.ones(()))
+        # Final cluster of every slot (-1: inactive); set at the end of a fit.
+        self.register_buffer("cluster_of_slot", torch.full((max_experts,), -1, dtype=torch.long))
+        self.recorder = TreeRecorder()
+        self.structure_epoch = trunk_epochs  # last epoch the experts changed
+        self.tree_sizes: dict[int, int] = {}
+        self.tree_weights: dict[tuple[int, int], float] = {}
+        self.final_slots: np.ndarray | None = None  # expert of every training point after the fit
+
+    # ------------------------------------------------------------------ data scaling
+    def fit_scaling(self, X: np.ndarray) -> None:
+        """Centre each feature; divide by one global scale, so that relative feature scales stay."""
+        X = torch.as_tensor(X, dtype=torch.float32)
+        self.feature_mean.copy_(X.mean(0))
+        self.feature_scale.copy_((X - self.feature_mean).pow(2).mean().sqrt().clamp(min=1e-8))
+
+    def standardize(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.feature_mean) / self.feature_scale
+
+    # ------------------------------------------------------------------ inference
+    def trunk_codes(self, x: torch.Tensor) -> torch.Tensor:
+        """Latent codes of the trunk, ``(n, latent_dim)``."""
+        with torch.no_grad():
+            return torch.cat([self.trunk.encode(self.standardize(c))[:, 0] for c in x.split(4096)])
+
+    def expert_errors(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction error of every point by every active expert, relative to the typical
+        error: ``(n, n_active)``, columns in slot order."""
+        with torch.no_grad():
+            chunks = []
+            for chunk in x.split(4096):
+                chunk = self.standardize(chunk)
+                chunks.append(reconstruction_error(chunk, self.bank(chunk)[0]))
+            return torch.cat(chunks) / self.error_scale
+
+    def fit_labels(self) -> np.ndarray:
+        """Cluster of every training point: its expert after graph routing, then its tree cut."""
+        if self.final_slots is None:
+            raise RuntimeError("the module has not finished a fit in this process")
+        return self.cluster_of_slot[torch.as_tensor(self.final_slots)].cpu().numpy()
+
+    def predict_step(self, batch, batch_idx):
+        (x,) = batch
+        errors = self.expert_errors(x)
+        slots = self.bank.active_slots[errors.argmin(1)]
+        return self.cluster_of_slot[slots]
+
+    # ------------------------------------------------------------------ training
+    def on_fit_start(self) -> None:
+        datamodule = self.trainer.datamodule
+        if self.current_epoch == 0 and datamodule is not None:
+            self.fit_scaling(datamodule.X)
+
+    def training_step(self, batch, batch_idx):
+        if self.current_epoch < self.hparams.trunk_epochs:
+            return self._trunk_step(batch)
+        return self._expert_step(batch)
+
+    def _trunk_step(self, batch):
+        x = self.standardize(batch[0])
+        trunk = F.mse_loss(self.trunk(x)[0][:, 0], x)
+        seed = F.mse_loss(self.bank(x, self.bank.active_slots[:1])[0][:, 0], x)
+        self.log_dict({"train/trunk": trunk, "train/seed": seed}, prog_bar=True)
+        return trunk + seed
+
+    def _expert_step(self, batch):
+        x, neighbour, weight, label, neighbour_label = batch
+        slots = self.bank.active_slots
+        anchors = self.standardize(torch.cat([x, neighbour]))
+        errors = reconstruction_error(anchors, self.bank(anchors, slots)[0])  # (2 batch, k)
+        with torch.no_grad():  # the typical error: routing is relative to it
+            typical = errors[: len(x)].min(1).values.mean()
+            self.error_scale.mul_(0.9).add_(0.1 * typical)
+        errors = errors / self.error_scale
+        probabilities = soft_assignment(errors, self.hparams.temperature)
+        column = self._columns(slots, label)  # (batch,), -1 where the point has no expert yet
+        neighbour_column = self._columns(slots, neighbour_label)
+        responsibilities = probabilities[: len(x)]
+        if self.current_epoch < self.structure_epoch + self.hparams.warmup_epochs:
+            onehot = F.one_hot(column.clamp(min=0), len(slots)).to(errors.dtype)
+            responsibilities = torch.where((column >= 0)[:, None], onehot, responsibilities)
+        known = (column >= 0) & (neighbour_column >= 0)
+        total, parts = mixae_objective(
+            errors[: len(x)], probabilities[: len(x)], responsibilities,
+            errors[len(x):], probabilities[len(x):], weight,
+            torch.where(known, column, 0), torch.where(known, neighbour_column, 0),
+            alpha=self.hparams.alpha, beta=self.hparams.beta, gamma=self.hparams.gamma,
+            border_weight=self.hparams.border_weight,
+        )
+        self.log_dict({f"train/{name}": value for name, value in parts.items()}, prog_bar=False)
+        self.log("experts", float(len(slots)), prog_bar=True)
+        return total
+
+    def _columns(self, slots: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        lookup = torch.full((self.hparams.max_experts + 1,), -1, dtype=torch.long, device=slots.device)
+        lookup[slots] = torch.arange(len(slots), device=slots.device)
+        return lookup[labels]  # label -1 reads the last entry, which is -1
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.learning_rate)
+
+    def configure_callbacks(self):
+        from .connectivity import ConnectivityCallback
+
+        return [ConnectivityCallback()]
+
+    # ------------------------------------------------------------------ tree and checkpoints
+    @property
+    def cluster_tree(self):
+        """The cluster tree (a networkx DiGraph) of the last fit."""
+        return build_cluster_tree(self.tree_sizes, self.tree_weights, self.recorder.events)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["mixae_graph"] = {
+            "history": self.recorder.state_dict(),
+            "structure_epoch": int(self.structure_epoch),
+            "tree_sizes": {int(k): int(v) for k, v in self.tree_sizes.items()},
+            "tree_weights": [[int(a), int(b), float(w)] for (a, b), w in self.tree_weights.items()],
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint.get("mixae_graph")
+        if state is None:
+            raise ValueError("not a mixae-graph checkpoint: it has no 'mixae_graph' entry")
+        self.recorder.load_state_dict(state["history"])
+        self.structure_epoch = state["structure_epoch"]
+        self.tree_sizes = {int(k): v for k, v in state["tree_sizes"].items()}
+        self.tree_weights = {(a, b): w for a, b, w in state["tree_weights"]}

@@ -1,0 +1,284 @@
+"""The cluster tree: the merge/split history of the experts, and a hierarchy over the final ones.
+
+During training :class:`TreeRecorder` logs every merge and split as a plain dict, so the history
+goes into checkpoints as it is. At the end :func:`build_cluster_tree` joins the final experts
+bottom-up by their connectivity in the expert graph (average linkage on kNN weights) up to one
+root, and :func:`cut_tree` undoes the last joins to get exactly K clusters.
+
+Tree layout (the same as scipy's linkage matrices, see :func:`to_linkage`): with K final experts,
+nodes ``0..K-1`` are the leaves, one per expert in the order of their sorted slot ids, and node
+``K + j`` is the ``j``-th join. Edges go parent -> child.
+"""
+
+import networkx as nx
+import numpy as np
+
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _plain(value):
+    """``value`` as plain Python (numbers, strings, lists, dicts), for checkpoints and JSON."""
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy scalars and arrays, torch tensors
+        return _plain(value.tolist())
+    raise TypeError(f"cannot record a value of type {type(value).__name__}: {value!r}")
+
+
+class TreeRecorder:
+    """Log of the merges and splits made during training.
+
+    Each event is a dict of plain Python values with keys ``index`` (running event number: expert
+    slots are reused after a merge, so the slot alone does not say which expert is meant),
+    ``kind`` (``"split"`` or ``"merge"``), ``epoch``, ``sizes`` and, for a split, ``parent`` and
+    ``children``; for a merge, ``experts`` and ``into``. Extra keyword arguments (a score, the
+    rule that fired) are stored as given.
+
+    Attributes
+    ----------
+    events : list of dict
+        The events, oldest first.
+
+    Examples
+    --------
+    >>> rec = TreeRecorder()
+    >>> rec.record_split(parent=0, children=[0, 3], epoch=5, sizes=[120, 80])
+    >>> rec.record_merge(experts=[1, 2], into=1, epoch=10, conductance=0.21)
+    >>> [e["kind"] for e in rec.events]
+    ['split', 'merge']
+    """
+
+    def __init__(self):
+        self.events = []
+
+    def __len__(self):
+        return len(self.events)
+
+    def _record(self, kind, epoch, sizes, **fields):
+        event = {"index": len(self.events), "kind": kind, "epoch": int(epoch)}
+        event["sizes"] = None if sizes is None else [int(s) for s in sizes]
+        event.update(_plain(fields))
+        self.events.append(event)
+
+    def record_split(self, parent, children, epoch, sizes=None, **info):
+        """Record that expert ``parent`` was split into ``children``.
+
+        Parameters
+        ----------
+        parent : int
+            Slot of the expert that was split.
+        children : list of int
+            Slots of the new experts (the parent's own slot may be among them).
+        epoch : int
+            Epoch at which the split happened.
+        sizes : list of int, optional
+            Number of points of each child, in the order of ``children``.
+        **info
+            Anything else worth keeping, as plain values.
+        """
+        children = [int(c) for c in children]
+        if len(children) < 2:
+            raise ValueError(f"a split needs at least 2 children, got {children}")
+        if sizes is not None and len(sizes) != len(children):
+            raise ValueError(f"{len(sizes)} sizes given for {len(children)} children")
+        self._record("split", epoch, sizes, parent=int(parent), children=children, **info)
+
+    def record_merge(self, experts, into, epoch, sizes=None, **info):
+        """Record that ``experts`` were merged into the expert in slot ``into``.
+
+        Parameters
+        ----------
+        experts : list of int
+            Slots of the merged experts.
+        into : int
+            Slot of the expert that holds the union.
+        epoch : int
+            Epoch at which the merge happened.
+        sizes : list of int, optional
+            Number of points of each merged expert, in the order of ``experts``.
+        **info
+            Anything else worth keeping, as plain values.
+        """
+        experts = [int(e) for e in experts]
+        if len(experts) < 2:
+            raise ValueError(f"a merge needs at least 2 experts, got {experts}")
+        if sizes is not None and len(sizes) != len(experts):
+            raise ValueError(f"{len(sizes)} sizes given for {len(experts)} experts")
+        self._record("merge", epoch, sizes, experts=experts, into=int(into), **info)
+
+    def state_dict(self):
+        """The log as plain Python, for a checkpoint: ``{"events": [dict, ...]}``."""
+        return {"events": [dict(e) for e in self.events]}
+
+    def load_state_dict(self, state):
+        """Replace the log with one saved by :meth:`state_dict`."""
+        events = [_plain(e) for e in state["events"]]
+        for i, event in enumerate(events):
+            if event.get("kind") not in ("split", "merge"):
+                raise ValueError(f"event {i} has unknown kind {event.get('kind')!r}")
+        self.events = events
+
+
+def build_cluster_tree(sizes, weights, history=()):
+    """Join the experts bottom-up by their connectivity, up to one root.
+
+    At each step the two current clusters ``A``, ``B`` with the strongest connection
+    ``W(A, B) / (size_A * size_B)`` are joined, where ``W`` is the total kNN weight between
+    their points: average linkage with weights as similarities. Clusters with no connection at
+    all are joined last, the two smallest first. Ties go to the smaller union, then to the
+    clusters holding the smallest slot ids.
+
+    Parameters
+    ----------
+    sizes : dict of int to int
+        Number of points of each final expert, keyed by slot.
+    weights : dict of (int, int) to float
+        Total kNN weight between the points of two experts, keyed by an unordered pair of slots.
+        Both orders of one pair add up; pairs of a slot with itself are ignored.
+    history : sequence of dict, default=()
+        Merge/split events (:attr:`TreeRecorder.events`), stored in the tree.
+
+    Returns
+    -------
+    tree : networkx.DiGraph
+        Edges parent -> child. Leaves ``0..K-1`` are the experts in sorted slot order, with
+        attribute ``expert`` (the slot); internal node ``K + j`` is the ``j``-th join. Every
+        node has ``size`` (points under it), ``height`` (0 for leaves, ``j + 1`` for the
+        ``j``-th join) and ``leaves`` (sorted tuple of the slots under it); internal nodes also
+        have ``strength``, the linkage value at which they were joined (non-increasing towards
+        the root; 0 for unconnected clusters). ``tree.graph`` holds ``root`` and ``history``.
+
+    Examples
+    --------
+    >>> tree = build_cluster_tree({0: 50, 1: 50, 2: 40}, {(0, 1): 30.0, (1, 2): 2.0})
+    >>> cut_tree(tree, 2)
+    {0: 0, 1: 0, 2: 1}
+    """
+    if not sizes:
+        raise ValueError("sizes is empty: a cluster tree needs at least one expert")
+    slots = sorted(int(s) for s in sizes)
+    if any(sizes[s] < 0 for s in slots):
+        raise ValueError(f"sizes must be non-negative, got {sizes}")
+    node_of = {slot: i for i, slot in enumerate(slots)}
+
+    tree = nx.DiGraph(history=[dict(e) for e in history])
+    for slot, node in node_of.items():
+        tree.add_node(node, expert=slot, size=int(sizes[slot]), height=0, leaves=(slot,))
+
+    link = {}  # frozenset({node, node}) -> total weight between the two current clusters
+    for (a, b), w in weights.items():
+        if a not in node_of or b not in node_of:
+            raise ValueError(f"weights name the pair ({a}, {b}), but sizes has no such expert")
+        if w < 0:
+            raise ValueError(f"weights must be non-negative, got {w} for ({a}, {b})")
+        if a != b:
+            pair = frozenset((node_of[a], node_of[b]))
+            link[pair] = link.get(pair, 0.0) + float(w)
+
+    def join_order(pair):  # smallest first: strongest link, then smaller union, then slot ids
+        a, b = pair
+        size_a, size_b = tree.nodes[a]["size"], tree.nodes[b]["size"]
+        strength = link.get(frozenset(pair), 0.0) / max(size_a * size_b, 1)
+        firsts = sorted((tree.nodes[a]["leaves"][0], tree.nodes[b]["leaves"][0]))
+        return -strength, size_a + size_b, firsts
+
+    active = list(node_of.values())
+    for height in range(1, len(slots)):
+        pairs = [(a, b) for i, a in enumerate(active) for b in active[i + 1 :]]
+        a, b = min(pairs, key=join_order)
+        new = len(slots) - 1 + height
+        tree.add_node(
+            new,
+            size=tree.nodes[a]["size"] + tree.nodes[b]["size"],
+            height=height,
+            leaves=tuple(sorted(tree.nodes[a]["leaves"] + tree.nodes[b]["leaves"])),
+            strength=-join_order((a, b))[0],
+        )
+        tree.add_edges_from([(new, a), (new, b)])
+        active = [c for c in active if c not in (a, b)]
+        for c in active:  # W(A u B, C) = W(A, C) + W(B, C)
+            w = link.pop(frozenset((a, c)), 0.0) + link.pop(frozenset((b, c)), 0.0)
+            if w > 0:
+                link[frozenset((new, c))] = w
+        active.append(new)
+
+    tree.graph["root"] = active[0]
+    return tree
+
+
+def leaf_slots(tree):
+    """Expert slots of the leaves, in leaf order (which is sorted slot order)."""
+    return [tree.nodes[n]["expert"] for n in sorted(n for n in tree if tree.out_degree(n) == 0)]
+
+
+def cut_tree(tree, n_clusters):
+    """Cut the tree into ``n_clusters`` clusters by undoing its last ``n_clusters - 1`` joins.
+
+    Parameters
+    ----------
+    tree : networkx.DiGraph
+        A tree from :func:`build_cluster_tree`.
+    n_clusters : int
+        Number of clusters, from 1 to the number of experts.
+
+    Returns
+    -------
+    dict of int to int
+        Expert slot -> cluster id in ``0..n_clusters-1``; clusters are numbered in the order of
+        the smallest slot they hold.
+    """
+    n_leaves = len(leaf_slots(tree))
+    if isinstance(n_clusters, bool) or not isinstance(n_clusters, (int, np.integer)):
+        raise ValueError(f"n_clusters must be an integer, got {n_clusters!r}")
+    if not 1 <= n_clusters <= n_leaves:
+        raise ValueError(
+            f"n_clusters must be between 1 and the number of experts ({n_leaves}), "
+            f"got {n_clusters}"
+        )
+    heads = [tree.graph["root"]]
+    for _ in range(n_clusters - 1):  # the highest head is always the latest join left
+        top = max(heads, key=lambda n: tree.nodes[n]["height"])
+        heads.remove(top)
+        heads.extend(tree.successors(top))
+    heads.sort(key=lambda n: tree.nodes[n]["leaves"][0])
+    return {slot: k for k, head in enumerate(heads) for slot in tree.nodes[head]["leaves"]}
+
+
+def tree_table(tree):
+    """One row per join, lowest first, for printing or export.
+
+    Returns
+    -------
+    list of dict
+        Keys ``node``, ``height``, ``size``, ``strength``, ``children`` (tuple of node ids) and
+        ``leaves`` (tuple of expert slots).
+    """
+    internal = [n for n in tree if tree.out_degree(n) > 0]
+    internal.sort(key=lambda n: tree.nodes[n]["height"])
+    return [
+        {
+            "node": n,
+            "height": tree.nodes[n]["height"],
+            "size": tree.nodes[n]["size"],
+            "strength": tree.nodes[n]["strength"],
+            "children": tuple(sorted(tree.successors(n))),
+            "leaves": tree.nodes[n]["leaves"],
+        }
+        for n in internal
+    ]
+
+
+def to_linkage(tree):
+    """The tree as a scipy linkage matrix, for ``scipy.cluster.hierarchy.dendrogram``.
+
+    Row ``j`` joins nodes ``Z[j, 0]`` and ``Z[j, 1]`` at distance ``Z[j, 2]`` (the join's
+    height) into a cluster of ``Z[j, 3]`` experts; leaf ``i`` is ``leaf_slots(tree)[i]``.
+    """
+    rows = tree_table(tree)
+    return np.array(
+        [[*row["children"], row["height"], len(row["leaves"])] for row in rows], dtype=float
+    ).reshape(len(rows), 4)

@@ -1,0 +1,83 @@
+"""The command line, run as real subprocesses: one fit, one predict from its checkpoint, one --print_config.
+
+UMAP compiles for ~30 s on its first call in a process, so the fit is shared by every test.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from sklearn.datasets import make_blobs
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "NUMBA_CACHE_DIR": str(ROOT / ".cache" / "numba")}
+TINY = ["--model.trunk_epochs", "3", "--model.expert_epochs", "4", "--model.trunk_hidden", "[64,64]",
+        "--trainer.enable_progress_bar", "false"]
+
+
+def run_cli(*args, cwd):
+    result = subprocess.run([sys.executable, "-m", "mixae_graph.cli", *map(str, args)],
+                            cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def read_labels(path) -> np.ndarray:
+    lines = Path(path).read_text().split()
+    assert lines[0] == "label"
+    return np.array(lines[1:], dtype=int)
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """Three well-separated blobs: the graph has three parts, so labels are not trivially all equal."""
+    tmp = tmp_path_factory.mktemp("cli")
+    X, y = make_blobs(n_samples=300, n_features=20, centers=3, random_state=0)
+    data = tmp / "blobs.npz"
+    np.savez(data, X=X.astype(np.float32), y=y)
+    result = run_cli("fit", "--data.source", data, "--trainer.default_root_dir", tmp / "runs", *TINY, cwd=tmp)
+    run_dir = tmp / "runs" / "version_0"
+    return dict(tmp=tmp, data=data, y=y, run_dir=run_dir, stdout=result.stdout)
+
+
+def test_fit_writes_labels_checkpoint_config_and_metrics(fitted):
+    run_dir = fitted["run_dir"]
+    labels = read_labels(run_dir / "labels.csv")
+    assert labels.shape == fitted["y"].shape
+    assert labels.min() >= 0  # every point has a cluster
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert (run_dir / "metrics.csv").is_file()
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert config["model"]["trunk_epochs"] == 3 and config["model"]["expert_epochs"] == 4
+    assert config["data"]["source"] == str(fitted["data"])
+    assert "experts" in fitted["stdout"] and "ARI" in fitted["stdout"]
+    assert str(run_dir / "labels.csv") in fitted["stdout"]
+
+
+def test_fit_finds_the_blobs(fitted):
+    from sklearn.metrics import adjusted_rand_score
+
+    labels = read_labels(fitted["run_dir"] / "labels.csv")
+    assert adjusted_rand_score(fitted["y"], labels) >= 0.9
+
+
+def test_predict_from_last_checkpoint_repeats_the_fit(fitted):
+    run_dir, out = fitted["run_dir"], fitted["tmp"] / "predicted.csv"
+    run_cli("predict", "--config", run_dir / "config.yaml", "--ckpt_path", run_dir / "checkpoints" / "last.ckpt",
+            "--labels_path", out, cwd=fitted["tmp"])
+    predicted = read_labels(out)
+    np.testing.assert_array_equal(predicted, read_labels(run_dir / "labels.csv"))
+    assert len(np.unique(predicted)) > 1
+
+
+def test_print_config(tmp_path):
+    result = run_cli("fit", "--print_config", cwd=tmp_path)
+    config = yaml.safe_load(result.stdout)
+    assert config["model"]["trunk_epochs"] == 20  # the module's own default
+    assert config["trainer"]["reload_dataloaders_every_n_epochs"] == 1
+    assert config["checkpoint"]["save_last"] is True
+    assert "max_epochs" not in config["trainer"]  # linked: trunk_epochs + expert_epochs

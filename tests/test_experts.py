@@ -1,0 +1,213 @@
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from torch import nn
+
+from mixae_graph.experts import ExpertBank
+from mixae_graph.routing import reconstruction_error
+
+N_FEATURES, HIDDEN, LATENT = 12, (9, 7), 3
+
+
+def make_bank(n_active=3, max_experts=5, **kwargs):
+    torch.manual_seed(0)
+    bank = ExpertBank(N_FEATURES, HIDDEN, LATENT, max_experts=max_experts, **kwargs)
+    for _ in range(n_active):
+        bank.add_expert()
+    return bank
+
+
+def as_sequential(bank, slot):
+    """A plain nn.Sequential holding one slot's weights: the reference the einsum must match."""
+    n_layers = len(bank.weights)
+    layers = []
+    for layer, (weight, bias) in enumerate(zip(bank.weights, bank.biases)):
+        linear = nn.Linear(*weight.shape[1:])
+        with torch.no_grad():
+            linear.weight.copy_(weight[slot].T)
+            linear.bias.copy_(bias[slot])
+        layers.append(linear)
+        if layer not in (bank.n_encoder_layers - 1, n_layers - 1):
+            layers.append(nn.ELU() if bank.activation == "elu" else nn.ReLU())
+    return nn.Sequential(*layers[: 2 * len(HIDDEN) + 1]), nn.Sequential(*layers[2 * len(HIDDEN) + 1 :])
+
+
+def test_shapes_and_layer_layout():
+    bank = make_bank()
+    reconstruction, codes = bank(torch.randn(4, N_FEATURES))
+    assert reconstruction.shape == (4, 3, N_FEATURES) and codes.shape == (4, 3, LATENT)
+    assert [tuple(w.shape) for w in bank.weights] == [
+        (5, 12, 9), (5, 9, 7), (5, 7, 3), (5, 3, 7), (5, 7, 9), (5, 9, 12)
+    ]
+    assert [tuple(b.shape) for b in bank.biases] == [(5, 9), (5, 7), (5, 3), (5, 7), (5, 9), (5, 12)]
+    assert bank.encode(torch.randn(4, N_FEATURES)).shape == (4, 3, LATENT)
+
+
+@pytest.mark.parametrize("activation", ["elu", "relu"])
+def test_each_slot_matches_a_plain_sequential(activation):
+    bank = make_bank(n_active=4, activation=activation)
+    x = torch.randn(6, N_FEATURES)
+    slots = torch.tensor([3, 1])  # unsorted on purpose
+    reconstruction, codes = bank(x, slots)
+    for column, slot in enumerate(slots.tolist()):
+        encoder, decoder = as_sequential(bank, slot)
+        torch.testing.assert_close(codes[:, column], encoder(x))
+        torch.testing.assert_close(reconstruction[:, column], decoder(encoder(x)))
+
+
+def test_init_like_nn_linear():
+    bank = make_bank()
+    bound = 1 / 12**0.5
+    first = bank.weights[0]
+    assert first.abs().max() <= bound and first.abs().max() > 0.9 * bound
+    assert not torch.equal(first[0], first[1])  # every slot is drawn on its own
+
+
+def test_no_hidden_layers():
+    bank = ExpertBank(5, hidden_dims=(), latent_dim=2, max_experts=2)
+    bank.add_expert()
+    reconstruction, codes = bank(torch.randn(3, 5))
+    assert reconstruction.shape == (3, 1, 5) and codes.shape == (3, 1, 2)
+
+
+def test_add_remove_and_reuse_slots():
+    bank = make_bank(n_active=0)
+    assert bank.n_active == 0 and bank.active_slots.tolist() == []
+    assert [bank.add_expert() for _ in range(3)] == [0, 1, 2]
+    bank.remove_expert(1)
+    assert bank.active_slots.tolist() == [0, 2] and bank.n_active == 2
+    assert bank.add_expert() == 1  # the lowest free slot is reused
+    with pytest.raises(ValueError, match="not an active expert"):
+        bank.remove_expert(4)
+
+
+def test_inactive_slots_are_left_out_of_forward():
+    bank = make_bank(n_active=4)
+    bank.remove_expert(2)
+    x = torch.randn(5, N_FEATURES)
+    reconstruction, _ = bank(x)
+    assert reconstruction.shape[1] == 3
+    expected, _ = bank(x, torch.tensor([0, 1, 3]))
+    torch.testing.assert_close(reconstruction, expected)
+
+
+def test_empty_bank_forward_says_what_to_do():
+    with pytest.raises(RuntimeError, match="add_expert"):
+        make_bank(n_active=0)(torch.randn(2, N_FEATURES))
+
+
+def test_full_bank_raises():
+    bank = make_bank(n_active=2, max_experts=2)
+    with pytest.raises(RuntimeError, match="raise max_experts"):
+        bank.add_expert()
+
+
+def test_copy_gives_identical_outputs_and_perturb_lets_them_diverge():
+    bank = make_bank(n_active=2)
+    x = torch.randn(5, N_FEATURES)
+    child = bank.add_expert(source=1)
+    assert all(torch.equal(p[1], p[child]) for p in [*bank.weights, *bank.biases])
+    reconstruction, _ = bank(x, torch.tensor([1, child]))
+    torch.testing.assert_close(reconstruction[:, 0], reconstruction[:, 1])
+
+    bank.copy_expert(0, 1)
+    reconstruction, _ = bank(x, torch.tensor([0, 1, 2]))
+    torch.testing.assert_close(reconstruction[:, 0], reconstruction[:, 1])
+    assert not torch.allclose(reconstruction[:, 0], reconstruction[:, 2])
+
+    before, _ = bank(x)
+    bank.perturb(child, 0.01, generator=torch.Generator().manual_seed(0))
+    after, _ = bank(x)
+    moved = (after - before).abs().amax(dim=(0, 2))  # (experts,)
+    assert moved[child] > 0 and moved[child] < 0.05  # small noise, but the child does diverge
+    assert moved[[0, 1]].max() == 0  # and nothing else moved
+
+
+def test_add_expert_from_inactive_source_raises():
+    bank = make_bank(n_active=1)
+    with pytest.raises(ValueError, match="not an active expert"):
+        bank.add_expert(source=3)
+
+
+def test_gradients_reach_only_the_slots_used():
+    bank = make_bank(n_active=4)
+    x = torch.randn(5, N_FEATURES)
+    reconstruction, _ = bank(x, torch.tensor([0, 2]))
+    reconstruction_error(x, reconstruction).sum().backward()
+    for param in [*bank.weights, *bank.biases]:
+        assert param.grad[[0, 2]].abs().sum() > 0
+        assert param.grad[[1, 3, 4]].abs().sum() == 0
+
+
+def test_load_autoencoder_from_a_bank_of_one():
+    trunk = ExpertBank(N_FEATURES, HIDDEN, LATENT, max_experts=1)
+    trunk.add_expert()
+    bank = make_bank(n_active=3)
+    for slot in bank.active_slots.tolist():
+        bank.load_autoencoder(slot, trunk)
+    x = torch.randn(5, N_FEATURES)
+    expected, _ = trunk(x)
+    reconstruction, _ = bank(x)
+    torch.testing.assert_close(reconstruction, expected.expand(-1, 3, -1))
+
+    with pytest.raises(ValueError, match="another shape"):
+        bank.load_autoencoder(0, ExpertBank(N_FEATURES, (9,), LATENT, max_experts=1))
+
+
+def test_state_dict_round_trip_keeps_active_mask():
+    bank = make_bank(n_active=3)
+    bank.remove_expert(0)
+    other = ExpertBank(N_FEATURES, HIDDEN, LATENT, max_experts=5)
+    other.load_state_dict(bank.state_dict())
+    assert other.active_slots.tolist() == [1, 2]
+    x = torch.randn(3, N_FEATURES)
+    torch.testing.assert_close(other(x)[0], bank(x)[0])
+
+
+def test_reset_optimizer_state_clears_only_given_slots():
+    bank = make_bank(n_active=3)
+    optimizer = torch.optim.Adam(bank.parameters(), lr=1e-3)
+    x = torch.randn(5, N_FEATURES)
+    reconstruction_error(x, bank(x)[0]).sum().backward()
+    optimizer.step()
+    bank.reset_optimizer_state(optimizer, [1])
+    state = optimizer.state[bank.weights[0]]
+    assert state["exp_avg"][1].abs().sum() == 0 and state["exp_avg_sq"][1].abs().sum() == 0
+    assert state["exp_avg"][0].abs().sum() > 0
+
+
+def test_trunk_sized_bank_of_one():
+    trunk = ExpertBank(64, hidden_dims=(500, 500, 2000), latent_dim=10, max_experts=1)
+    trunk.add_expert()
+    reconstruction, codes = trunk(torch.randn(2, 64))
+    assert reconstruction.shape == (2, 1, 64) and codes.shape == (2, 1, 10)
+
+
+@pytest.fixture
+def one_thread():
+    # small matmuls: one thread is faster, and two threads crawl when another process holds a core
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_bank_of_one_learns_digits(one_thread):
+    torch.manual_seed(0)
+    x = torch.as_tensor(load_digits().data / 16, dtype=torch.float32)
+    autoencoder = ExpertBank(64, hidden_dims=(64,), latent_dim=10, max_experts=1)
+    autoencoder.add_expert()
+    optimizer = torch.optim.Adam(autoencoder.parameters(), lr=3e-3)
+
+    def loss(batch):
+        return reconstruction_error(batch, autoencoder(batch)[0]).mean()
+
+    initial = loss(x).item()
+    for _ in range(300):
+        optimizer.zero_grad()
+        loss(x[torch.randint(len(x), (128,))]).backward()
+        optimizer.step()
+    final = loss(x).item()
+    # predicting the mean digit scores about 0.07; the trained autoencoder reaches about 0.019
+    mean_image_error = (x - x.mean(0)).pow(2).mean().item()
+    assert final < 0.5 * mean_image_error < initial

@@ -1,0 +1,77 @@
+import pytest
+import torch
+
+from mixae_graph.experts import ExpertBank
+from mixae_graph.routing import hard_assignment, reconstruction_error, route, soft_assignment
+
+ERRORS = torch.tensor([[1.0, 2.0], [3.0, 0.0]], dtype=torch.float64)
+
+
+def test_soft_assignment_pinned_by_hand():
+    # T = 0.5: row 0 is softmax(-2, -4) = (1, e^-2) / (1 + e^-2); row 1 is softmax(-6, 0).
+    expected = torch.tensor(
+        [[0.8807970779778823, 0.11920292202211769], [0.002472623156634657, 0.9975273768433653]],
+        dtype=torch.float64,
+    )
+    torch.testing.assert_close(soft_assignment(ERRORS, 0.5), expected, rtol=0, atol=1e-12)
+
+
+def test_hard_assignment_picks_smallest_error():
+    assert hard_assignment(ERRORS).tolist() == [0, 1]
+
+
+def test_temperature_limits():
+    cold = soft_assignment(ERRORS, 1e-3)
+    assert torch.equal(cold, torch.nn.functional.one_hot(hard_assignment(ERRORS), 2).double())
+    hot = soft_assignment(ERRORS, 1e6)
+    torch.testing.assert_close(hot, torch.full_like(hot, 0.5), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("temperature", [0.0, -1.0])
+def test_temperature_must_be_positive(temperature):
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        soft_assignment(ERRORS, temperature)
+
+
+def test_reconstruction_error_is_mean_squared_over_features():
+    x = torch.tensor([[0.0, 0.0], [1.0, 2.0]])
+    reconstruction = torch.tensor([[[1.0, 1.0], [2.0, 0.0]], [[1.0, 2.0], [4.0, 6.0]]])  # (2, 2, 2)
+    expected = torch.tensor([[1.0, 2.0], [0.0, (9 + 16) / 2]])
+    torch.testing.assert_close(reconstruction_error(x, reconstruction), expected)
+
+
+@pytest.fixture(scope="module")
+def bank():
+    torch.manual_seed(0)
+    bank = ExpertBank(12, hidden_dims=(8,), latent_dim=3, max_experts=6)
+    for _ in range(4):
+        bank.add_expert()
+    bank.remove_expert(1)  # active slots 0, 2, 3
+    return bank
+
+
+def test_route_matches_one_pass_and_chunking_does_not_matter(bank):
+    x = torch.randn(50, 12)
+    reconstruction, _ = bank(x)
+    errors = reconstruction_error(x, reconstruction).detach()
+    labels, probabilities, routed_errors = route(bank, x, temperature=0.1, batch_size=7)
+    torch.testing.assert_close(routed_errors, errors)
+    torch.testing.assert_close(probabilities, soft_assignment(errors, 0.1))
+    assert torch.equal(labels, hard_assignment(errors))
+    assert probabilities.shape == (50, 3) and labels.max() < 3  # columns of active_slots, not slot ids
+    assert not routed_errors.requires_grad
+
+
+def test_route_among_chosen_slots(bank):
+    x = torch.randn(20, 12)
+    _, _, errors = route(bank, x, temperature=1.0)
+    _, _, chosen = route(bank, x, temperature=1.0, slots=torch.tensor([3, 0]))
+    torch.testing.assert_close(chosen, errors[:, [2, 0]])
+
+
+def test_route_rejects_bad_arguments(bank):
+    with pytest.raises(ValueError, match="temperature"):
+        route(bank, torch.randn(3, 12), temperature=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        route(bank, torch.randn(3, 12), temperature=1.0, batch_size=0)
+

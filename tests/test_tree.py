@@ -1,0 +1,193 @@
+import json
+
+import networkx as nx
+import numpy as np
+import pytest
+from scipy.cluster.hierarchy import fcluster, is_valid_linkage
+
+from mixae_graph.tree import (
+    TreeRecorder,
+    build_cluster_tree,
+    cut_tree,
+    leaf_slots,
+    to_linkage,
+    tree_table,
+)
+
+# Two triangles of experts, strongly linked inside and weakly between; the slots are not 0..K-1,
+# as after merges in a fixed-slot bank.
+LEFT, RIGHT = (0, 1, 2), (5, 7, 9)
+SIZES = {0: 100, 1: 80, 2: 120, 5: 90, 7: 110, 9: 60}
+WEIGHTS = {
+    (0, 1): 300.0, (1, 2): 250.0, (2, 0): 280.0,
+    (5, 7): 260.0, (9, 7): 240.0, (5, 9): 200.0,
+    (2, 5): 3.0,
+}
+
+
+@pytest.fixture(scope="module")
+def tree():
+    return build_cluster_tree(SIZES, WEIGHTS)
+
+
+def groups(cut):
+    """A cut as a set of frozensets of slots, so that cluster ids do not matter."""
+    by_id = {}
+    for slot, k in cut.items():
+        by_id.setdefault(k, set()).add(slot)
+    return {frozenset(g) for g in by_id.values()}
+
+
+def test_cut_at_two_gives_the_triangles(tree):
+    cut = cut_tree(tree, 2)
+    assert groups(cut) == {frozenset(LEFT), frozenset(RIGHT)}
+    assert cut[0] == 0  # clusters are numbered by their smallest slot
+
+
+@pytest.mark.parametrize("n_clusters", range(1, len(SIZES) + 1))
+def test_cut_at_k_gives_k_nested_clusters(tree, n_clusters):
+    cut = cut_tree(tree, n_clusters)
+    assert sorted(cut) == sorted(SIZES)
+    assert sorted(set(cut.values())) == list(range(n_clusters))
+    if n_clusters > 1:  # one more cluster splits exactly one cluster of the coarser cut
+        coarser = groups(cut_tree(tree, n_clusters - 1))
+        finer = groups(cut)
+        assert len(coarser - finer) == 1 and len(finer - coarser) == 2
+        assert frozenset.union(*(finer - coarser)) in coarser - finer
+
+
+def test_tree_structure(tree):
+    k = len(SIZES)
+    assert tree.number_of_nodes() == 2 * k - 1
+    assert nx.is_tree(tree)
+    roots = [n for n in tree if tree.in_degree(n) == 0]
+    assert roots == [tree.graph["root"]]
+    assert tree.nodes[tree.graph["root"]]["size"] == sum(SIZES.values())
+    assert tree.nodes[tree.graph["root"]]["leaves"] == tuple(sorted(SIZES))
+    assert leaf_slots(tree) == sorted(SIZES)
+    for i, slot in enumerate(sorted(SIZES)):
+        leaf = {"expert": slot, "size": SIZES[slot], "height": 0, "leaves": (slot,)}
+        assert tree.nodes[i] == leaf
+    for n in tree:
+        children = list(tree.successors(n))
+        if not children:
+            continue
+        assert len(children) == 2
+        assert tree.nodes[n]["size"] == sum(tree.nodes[c]["size"] for c in children)
+        below = sum((tree.nodes[c]["leaves"] for c in children), ())
+        assert tree.nodes[n]["leaves"] == tuple(sorted(below))
+        assert all(tree.nodes[n]["height"] > tree.nodes[c]["height"] for c in children)
+    heights = sorted(tree.nodes[n]["height"] for n in tree if tree.out_degree(n))
+    assert heights == list(range(1, k))
+
+
+def test_strength_is_average_linkage():
+    # sizes 1, 1, 2: join 0-1 first (4 / 1), then W({0, 1}, 2) = 2 + 1 over 2 * 2 points
+    tree = build_cluster_tree({0: 1, 1: 1, 2: 2}, {(0, 1): 4.0, (0, 2): 2.0, (1, 2): 1.0})
+    first, root = tree_table(tree)
+    assert first["leaves"] == (0, 1) and first["strength"] == 4.0
+    assert root["strength"] == pytest.approx(0.75)
+
+
+def test_weight_is_normalised_by_sizes():
+    # raw weight favours the big pair (50 > 1), per point the small pair wins (1 > 0.005)
+    tree = build_cluster_tree({0: 100, 1: 100, 2: 1, 3: 1}, {(0, 1): 50.0, (2, 3): 1.0})
+    assert tree_table(tree)[0]["leaves"] == (2, 3)
+
+
+def test_strength_never_increases_towards_the_root(tree):
+    strengths = [row["strength"] for row in tree_table(tree)]
+    assert strengths == sorted(strengths, reverse=True)
+
+
+def test_both_orders_of_a_pair_add_up_and_self_pairs_are_ignored():
+    one = build_cluster_tree({0: 2, 1: 2, 2: 2}, {(0, 1): 2.0, (1, 2): 3.0})
+    split_pair = {(0, 1): 1.0, (1, 0): 1.0, (1, 2): 3.0, (1, 1): 99.0}
+    two = build_cluster_tree({0: 2, 1: 2, 2: 2}, split_pair)
+    assert tree_table(one) == tree_table(two)
+
+
+def test_disconnected_groups_still_get_one_root():
+    sizes = {0: 10, 1: 10, 2: 30, 3: 30, 4: 5}
+    tree = build_cluster_tree(sizes, {(0, 1): 5.0, (2, 3): 5.0})
+    assert [n for n in tree if tree.in_degree(n) == 0] == [tree.graph["root"]]
+    assert tree.nodes[tree.graph["root"]]["size"] == 85
+    assert groups(cut_tree(tree, 3)) == {frozenset({0, 1}), frozenset({2, 3}), frozenset({4})}
+    rows = tree_table(tree)
+    assert [row["strength"] for row in rows[2:]] == [0.0, 0.0]
+    assert rows[2]["leaves"] == (0, 1, 4)  # unconnected: the two smallest join first
+
+
+def test_one_leaf():
+    tree = build_cluster_tree({4: 10}, {})
+    assert tree.number_of_nodes() == 1 and tree.graph["root"] == 0
+    assert cut_tree(tree, 1) == {4: 0}
+    assert tree_table(tree) == []
+    with pytest.raises(ValueError, match=r"between 1 and the number of experts \(1\)"):
+        cut_tree(tree, 2)
+
+
+@pytest.mark.parametrize("n_clusters", [0, -1, 7])
+def test_bad_n_clusters(tree, n_clusters):
+    message = rf"between 1 and the number of experts \(6\), got {n_clusters}"
+    with pytest.raises(ValueError, match=message):
+        cut_tree(tree, n_clusters)
+
+
+def test_bad_tree_input():
+    with pytest.raises(ValueError, match="sizes is empty"):
+        build_cluster_tree({}, {})
+    with pytest.raises(ValueError, match=r"pair \(0, 3\)"):
+        build_cluster_tree({0: 1, 1: 1}, {(0, 3): 1.0})
+    with pytest.raises(ValueError, match="non-negative"):
+        build_cluster_tree({0: 1, 1: 1}, {(0, 1): -1.0})
+
+
+def test_linkage_matches_scipy_cuts(tree):
+    z = to_linkage(tree)
+    assert is_valid_linkage(z)
+    slots = leaf_slots(tree)
+    for k in range(1, len(slots) + 1):
+        scipy_groups = {}
+        for slot, label in zip(slots, fcluster(z, k, criterion="maxclust")):
+            scipy_groups.setdefault(label, set()).add(slot)
+        assert groups(cut_tree(tree, k)) == {frozenset(g) for g in scipy_groups.values()}
+
+
+def test_history_round_trip():
+    rec = TreeRecorder()
+    rec.record_split(parent=np.int64(0), children=[0, 3], epoch=5, sizes=np.array([120, 80]))
+    rec.record_merge(
+        experts=[1, 2], into=1, epoch=10, conductance=np.float32(0.25), rule="components"
+    )
+    assert [e["index"] for e in rec.events] == [0, 1]
+    assert rec.events[0] == {
+        "index": 0, "kind": "split", "epoch": 5,
+        "sizes": [120, 80], "parent": 0, "children": [0, 3],
+    }
+    assert rec.events[1]["conductance"] == 0.25 and type(rec.events[1]["conductance"]) is float
+
+    state = json.loads(json.dumps(rec.state_dict()))  # a checkpoint holds only plain values
+    restored = TreeRecorder()
+    restored.load_state_dict(state)
+    assert restored.events == rec.events
+    restored.record_merge(experts=[0, 3], into=0, epoch=12)
+    assert restored.events[-1]["index"] == 2 and len(rec) == 2  # the original is untouched
+
+    tree = build_cluster_tree({0: 150, 1: 150}, {(0, 1): 1.0}, history=restored.events)
+    assert tree.graph["history"] == restored.events
+
+
+def test_recorder_rejects_bad_events():
+    rec = TreeRecorder()
+    with pytest.raises(ValueError, match="at least 2 children"):
+        rec.record_split(parent=0, children=[0], epoch=1)
+    with pytest.raises(ValueError, match="at least 2 experts"):
+        rec.record_merge(experts=[3], into=3, epoch=1)
+    with pytest.raises(ValueError, match="3 sizes given for 2 children"):
+        rec.record_split(parent=0, children=[0, 1], epoch=1, sizes=[1, 2, 3])
+    with pytest.raises(TypeError, match="cannot record"):
+        rec.record_merge(experts=[0, 1], into=0, epoch=1, model=object())
+    assert len(rec) == 0
+    with pytest.raises(ValueError, match="unknown kind 'grow'"):
+        rec.load_state_dict({"events": [{"index": 0, "kind": "grow", "epoch": 1}]})
