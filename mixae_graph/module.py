@@ -39,7 +39,7 @@ class MixAEGraphModule(L.LightningModule):
         Slots in the expert bank.
     n_neighbors : int, default=15
         Neighbours per point in the latent kNN graph.
-    resolution : float, default=1.0
+    resolution : float, default=0.5
         Louvain resolution of the pieces the merge rules start from.
     merge_threshold : float, default=0.7
         Conductance rule: merge when the cut between two experts is at least this times the
@@ -76,7 +76,7 @@ class MixAEGraphModule(L.LightningModule):
         expert_hidden: tuple[int, ...] = (128,),
         max_experts: int = 32,
         n_neighbors: int = 15,
-        resolution: float = 1.0,
+        resolution: float = 0.5,
         merge_threshold: float = 0.7,
         chain_share: float = 0.9,
         min_cluster_fraction: float = 0.005,

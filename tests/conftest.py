@@ -1,0 +1,55 @@
+"""Shared fixtures: data sets and fitted models, fitted once per test session."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".cache" / "numba"))
+os.environ.setdefault("MPLBACKEND", "Agg")
+# Two threads fight over two cores when anything else runs; one thread is faster and deterministic.
+torch.set_num_threads(1)
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST_FILE = ROOT.parent / "shared" / "data" / "mnist10k.npz"
+
+# Small epoch budgets keep the suite fast; quality floors in the tests are set below the benchmark's.
+FAST = dict(trunk_epochs=30, expert_epochs=8, merge_every=4)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from mixae_graph.datasets import load_digits
+
+    return load_digits()
+
+
+@pytest.fixture(scope="session")
+def digits_model(digits):
+    from mixae_graph import MixAEGraph
+
+    return MixAEGraph(trunk_epochs=60, expert_epochs=12, random_state=0).fit(digits.X)
+
+
+@pytest.fixture(scope="session")
+def moons():
+    from mixae_graph.datasets import make_moons
+
+    return make_moons(n_samples=1000, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def circles():
+    from mixae_graph.datasets import make_circles
+
+    return make_circles(n_samples=1000, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n_samples=400, n_features=20, centers=4, cluster_std=1.0, random_state=0)
+    return X.astype(np.float32), y

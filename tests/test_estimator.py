@@ -1,0 +1,136 @@
+"""The estimator end to end on real data: quality floors, routing, the tree, checkpoints, the contract."""
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from conftest import FAST
+from mixae_graph import MixAEGraph
+from mixae_graph.datamodule import MixAEDataModule
+from mixae_graph.metrics import cluster_accuracy
+from mixae_graph.module import MixAEGraphModule
+from mixae_graph.tree import cut_tree
+
+
+# ---------------------------------------------------------------------------- quality floors
+def test_digits_without_k(digits_model, digits):
+    # The benchmark (full epochs) is held to ACC >= 0.90; this floor leaves room for seed noise.
+    assert 8 <= digits_model.n_experts_ <= 12
+    assert len(np.unique(digits_model.labels_)) == digits_model.n_experts_
+    assert cluster_accuracy(digits.y, digits_model.labels_) >= 0.85
+
+
+@pytest.mark.parametrize("name", ["moons", "circles"])
+def test_two_manifolds_found_where_kmeans_fails(name, request):
+    data = request.getfixturevalue(name)
+    model = MixAEGraph(**FAST, random_state=0).fit(data.X)
+    kmeans = KMeans(n_clusters=2, n_init=10, random_state=0).fit_predict(data.X)
+    assert model.n_experts_ == 2
+    assert adjusted_rand_score(data.y, model.labels_) >= 0.99
+    assert adjusted_rand_score(data.y, kmeans) < 0.6
+
+
+# ---------------------------------------------------------------------------- routing
+def test_predict_routes_by_smallest_error(digits_model, digits):
+    X = digits.X[:300]
+    errors = digits_model.transform(X)  # (n, experts)
+    assert errors.shape == (300, digits_model.n_experts_)
+    slots = digits_model.module_.bank.active_slots[errors.argmin(1)]
+    expected = digits_model.module_.cluster_of_slot[slots].numpy()
+    np.testing.assert_array_equal(digits_model.predict(X), expected)
+    np.testing.assert_allclose(digits_model.score_samples(X), -errors.min(1), rtol=1e-6)
+
+
+def test_predict_agrees_with_fit_labels_on_most_points(digits_model, digits):
+    agreement = np.mean(digits_model.predict(digits.X) == digits_model.labels_)
+    assert agreement >= 0.8
+
+
+def test_predict_proba_is_a_distribution_over_clusters(digits_model, digits):
+    proba = digits_model.predict_proba(digits.X[:100])
+    assert proba.shape == (100, len(np.unique(digits_model.labels_)))
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
+    assert (proba >= 0).all()
+
+
+# ---------------------------------------------------------------------------- tree
+def test_cluster_tree_has_one_root_over_every_point(digits_model, digits):
+    tree = digits_model.cluster_tree_
+    roots = [n for n in tree if tree.in_degree(n) == 0]
+    assert roots == [tree.graph["root"]]
+    assert tree.nodes[roots[0]]["size"] == len(digits.X)
+    leaves = [n for n in tree if tree.out_degree(n) == 0]
+    assert len(leaves) == digits_model.n_experts_
+    assert tree.graph["history"][0]["kind"] == "split"  # the graph's first partition
+
+
+def test_tree_cut_at_k_gives_k_clusters(digits_model):
+    for k in range(1, digits_model.n_experts_ + 1):
+        assert len(set(cut_tree(digits_model.cluster_tree_, k).values())) == k
+
+
+def test_n_clusters_cuts_the_tree(blobs):
+    X, y = blobs
+    model = MixAEGraph(n_clusters=2, **FAST, random_state=0).fit(X)
+    assert model.n_experts_ >= 2
+    assert len(np.unique(model.labels_)) == 2
+    assert len(np.unique(model.predict(X))) == 2
+
+
+# ---------------------------------------------------------------------------- checkpoints
+def test_checkpoint_after_split_reloads_and_predicts_the_same(blobs, tmp_path):
+    X, y = blobs
+    L.seed_everything(0)
+    datamodule = MixAEDataModule.from_arrays(X, batch_size=128)
+    module = MixAEGraphModule(n_features=X.shape[1], trunk_epochs=6, expert_epochs=3, verbose=False)
+    checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, save_last=True, every_n_epochs=1)
+    trainer = L.Trainer(max_epochs=9, accelerator="cpu", logger=False, callbacks=[checkpoint],
+                        enable_progress_bar=False, enable_model_summary=False,
+                        reload_dataloaders_every_n_epochs=1)
+    trainer.fit(module, datamodule)
+    assert module.recorder.events[0]["kind"] == "split" and module.bank.n_active >= 2
+
+    restored = MixAEGraphModule.load_from_checkpoint(tmp_path / "last.ckpt", weights_only=True)
+    assert restored.bank.n_active == module.bank.n_active
+    assert restored.recorder.events == module.recorder.events
+    x = torch.as_tensor(X)
+    np.testing.assert_array_equal(restored.predict_step((x,), 0).numpy(), module.predict_step((x,), 0).numpy())
+    assert len(restored.cluster_tree) == len(module.cluster_tree)
+
+
+def test_foreign_checkpoint_is_refused(tmp_path):
+    module = MixAEGraphModule(n_features=4)
+    with pytest.raises(ValueError, match="not a mixae-graph checkpoint"):
+        module.on_load_checkpoint({"state_dict": {}})
+
+
+# ---------------------------------------------------------------------------- bad input
+def test_bad_input_is_refused_clearly(blobs):
+    X, _ = blobs
+    with pytest.raises(ValueError, match="NaN"):
+        MixAEGraph(**FAST).fit(np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X))
+    with pytest.raises(ValueError, match="n_neighbors"):
+        MixAEGraph(**FAST).fit(X[:10])
+    with pytest.raises(ValueError, match="temperature"):
+        MixAEGraph(temperature=-1.0).fit(X)
+    with pytest.raises(ValueError, match="max_experts"):
+        MixAEGraph(max_experts=0).fit(X)
+
+
+def test_predict_checks_the_feature_count(digits_model, digits):
+    with pytest.raises(ValueError, match="features"):
+        digits_model.predict(digits.X[:, :10])
+
+
+# ---------------------------------------------------------------------------- scikit-learn contract
+TINY = dict(trunk_epochs=2, expert_epochs=2, trunk_hidden=(16,), expert_hidden=(8,), n_neighbors=5,
+            merge_every=1)
+
+
+@parametrize_with_checks([MixAEGraph(**TINY)])
+def test_scikit_learn_contract(estimator, check):
+    check(estimator)

@@ -1,0 +1,122 @@
+"""Tests for the point-level kNN graph and the expert-level graph (mixae_graph.graph)."""
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import make_blobs
+
+from mixae_graph.graph import communities, expert_graph, expert_weights, latent_graph, membership
+
+
+def graph_from_edges(n, edges):
+    """Symmetric CSR adjacency from ``(i, j, weight)`` triples (each undirected edge given once)."""
+    rows, cols, data = [], [], []
+    for i, j, w in edges:
+        rows += [i, j]
+        cols += [j, i]
+        data += [w, w]
+    return sp.csr_matrix((data, (rows, cols)), shape=(n, n))
+
+
+def clique_edges(nodes, weight=1.0):
+    nodes = list(nodes)
+    return [(a, b, weight) for k, a in enumerate(nodes) for b in nodes[k + 1:]]
+
+
+# A small hand-made graph: 6 points, experts 4 = {0, 1}, 7 = {2, 3, 4}, 9 = {5}.
+SMALL_EDGES = [
+    (0, 1, 2.0),              # inside 4
+    (2, 3, 1.0), (3, 4, 0.5),  # inside 7
+    (1, 2, 0.25), (0, 3, 0.75),  # 4 -- 7
+    (4, 5, 3.0),              # 7 -- 9
+]
+SMALL_LABELS = np.array([4, 4, 7, 7, 7, 9])
+
+
+@pytest.fixture
+def small():
+    return graph_from_edges(6, SMALL_EDGES), SMALL_LABELS.copy()
+
+
+def test_membership_one_hot_and_sorted_ids():
+    onehot, ids = membership(np.array([7, 4, 7, 9]))
+    np.testing.assert_array_equal(ids, [4, 7, 9])
+    np.testing.assert_array_equal(onehot.toarray(), [[0, 1, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
+
+
+def test_expert_weights_equal_hand_sums(small):
+    graph, labels = small
+    weights, ids = expert_weights(graph, labels)
+    np.testing.assert_array_equal(ids, [4, 7, 9])
+    expected = np.array([
+        # diagonal: twice the inside weight
+        [2 * 2.0, 0.25 + 0.75, 0.0],
+        [0.25 + 0.75, 2 * (1.0 + 0.5), 3.0],
+        [0.0, 3.0, 0.0],
+    ])
+    np.testing.assert_allclose(weights, expected)
+    np.testing.assert_allclose(weights, weights.T)
+    # Row sums are the expert volumes (sum of the degrees of their points).
+    degree = np.asarray(graph.sum(axis=1)).ravel()
+    np.testing.assert_allclose(weights.sum(axis=1), [degree[labels == e].sum() for e in ids])
+
+
+def test_expert_graph_nodes_edges(small):
+    graph, labels = small
+    experts = expert_graph(graph, labels)
+    assert isinstance(experts, nx.Graph) and not experts.is_directed()
+    assert sorted(experts.nodes) == [4, 7, 9]
+    assert {e: experts.nodes[e]["size"] for e in experts} == {4: 2, 7: 3, 9: 1}
+    assert experts.nodes[4]["volume"] == pytest.approx(4.0 + 1.0)
+    assert experts.nodes[7]["volume"] == pytest.approx(3.0 + 1.0 + 3.0)
+    assert experts.nodes[9]["volume"] == pytest.approx(3.0)
+    assert sorted(tuple(sorted(e)) for e in experts.edges) == [(4, 7), (7, 9)]
+    assert experts[4][7]["weight"] == pytest.approx(1.0)
+    assert experts[7][4]["weight"] == pytest.approx(1.0)  # symmetric
+    assert experts[7][9]["weight"] == pytest.approx(3.0)
+    assert not experts.has_edge(4, 9)
+    assert nx.number_of_selfloops(experts) == 0
+
+
+def test_communities_two_cliques_weak_edge():
+    edges = clique_edges(range(10)) + clique_edges(range(10, 20)) + [(9, 10, 0.1)]
+    labels = communities(graph_from_edges(20, edges))
+    assert labels.dtype.kind == "i"
+    np.testing.assert_array_equal(labels, [0] * 10 + [1] * 10)
+
+
+def test_communities_labels_ordered_by_smallest_point():
+    # The smaller clique comes first in the node order (points 1..10); the larger one holds point 0
+    # and still gets label 0.
+    big = [0] + list(range(11, 30))
+    edges = clique_edges(big) + clique_edges(range(1, 11))
+    labels = communities(graph_from_edges(30, edges))
+    expected = np.zeros(30, dtype=int)
+    expected[1:11] = 1
+    np.testing.assert_array_equal(labels, expected)
+
+
+@pytest.fixture(scope="module")
+def blob_graph():
+    codes, _ = make_blobs(n_samples=300, centers=3, n_features=5, random_state=0)
+    return latent_graph(codes, n_neighbors=15, random_state=0)
+
+
+def test_latent_graph_symmetric_csr(blob_graph):
+    graph = blob_graph
+    assert sp.issparse(graph) and graph.format == "csr"
+    assert graph.shape == (300, 300)
+    assert abs(graph - graph.T).max() < 1e-6
+    assert np.all(graph.diagonal() == 0)
+    assert graph.nnz > 0
+    assert np.all(graph.data > 0) and np.all(graph.data <= 1 + 1e-6)
+    # Every point has at least one neighbour.
+    assert np.all(np.diff(graph.indptr) > 0)
+
+
+def test_latent_graph_needs_more_samples_than_neighbors():
+    with pytest.raises(ValueError, match="more samples than n_neighbors"):
+        latent_graph(np.zeros((15, 3)), n_neighbors=15)
+    with pytest.raises(ValueError):
+        latent_graph(np.zeros((5, 3)), n_neighbors=15)

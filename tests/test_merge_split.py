@@ -1,0 +1,349 @@
+"""Tests for the merge and split rules (mixae_graph.merge_split), on hand-made sparse graphs."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from mixae_graph.merge_split import (
+    absorb_small,
+    bisection_conductance,
+    is_chain,
+    merge_chains,
+    merge_connected,
+    partition,
+    split_experts,
+)
+
+
+# --------------------------------------------------------------------------- graph builders
+
+
+def graph_from_edges(n, edges):
+    """Symmetric CSR adjacency from ``(i, j, weight)`` triples (each undirected edge given once)."""
+    rows, cols, data = [], [], []
+    for i, j, w in edges:
+        rows += [i, j]
+        cols += [j, i]
+        data += [w, w]
+    return sp.csr_matrix((data, (rows, cols)), shape=(n, n))
+
+
+def clique_edges(nodes, weight=1.0):
+    nodes = list(nodes)
+    return [(a, b, weight) for k, a in enumerate(nodes) for b in nodes[k + 1:]]
+
+
+def ring_edges(nodes, k=5, closed=True, weight=1.0):
+    """Each node joined to its ``k`` nearest on each side along ``nodes`` (a ring, or a path)."""
+    nodes = list(nodes)
+    n = len(nodes)
+    edges = []
+    for i in range(n):
+        for step in range(1, k + 1):
+            j = i + step
+            if j >= n:
+                if not closed:
+                    continue
+                j -= n
+            edges.append((nodes[i], nodes[j], weight))
+    return edges
+
+
+def blobs_edges(n_blobs=6, size=30, links=3, weak=0.1, seed=0):
+    """``n_blobs`` cliques of ``size`` nodes, every pair of blobs joined by ``links`` weak edges."""
+    rng = np.random.default_rng(seed)
+    edges = []
+    for b in range(n_blobs):
+        edges += clique_edges(range(b * size, (b + 1) * size))
+    for a in range(n_blobs):
+        for b in range(a + 1, n_blobs):
+            for _ in range(links):
+                edges.append((a * size + int(rng.integers(size)), b * size + int(rng.integers(size)), weak))
+    return edges
+
+
+def dumbbell(size=10, bridge=1.0):
+    edges = clique_edges(range(size)) + clique_edges(range(size, 2 * size)) + [(size - 1, size, bridge)]
+    return graph_from_edges(2 * size, edges)
+
+
+def assert_merge_keeps_points(old, new):
+    assert new.shape == old.shape
+    assert set(np.unique(new)) <= set(np.unique(old))
+    # A merge only relabels whole experts: points that shared an expert still share one.
+    for e in np.unique(old):
+        assert len(np.unique(new[old == e])) == 1
+
+
+def same_partition(a, b):
+    """True when labels ``a`` and ``b`` group the points the same way (up to renaming)."""
+    pairs = set(zip(a.tolist(), b.tolist()))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+# --------------------------------------------------------------------------- bisection_conductance
+
+
+def test_conductance_zero_for_two_components():
+    edges = clique_edges(range(6)) + clique_edges(range(6, 12))
+    assert bisection_conductance(graph_from_edges(12, edges)) == 0.0
+
+
+def test_conductance_dumbbell_by_hand():
+    # Cut = the bridge (weight 1); the smaller side's volume = 10 * 9 clique degrees + the bridge.
+    assert bisection_conductance(dumbbell(10, 1.0)) == pytest.approx(1.0 / 91.0, rel=1e-6)
+    # A weighted bridge: cut w, volume 90 + w.
+    assert bisection_conductance(dumbbell(10, 0.5)) == pytest.approx(0.5 / 90.5, rel=1e-6)
+
+
+def test_conductance_unbalanced_dumbbell_uses_smaller_side():
+    # Cliques of 6 and 12 joined by one edge: min volume side is the 6-clique, 6 * 5 + 1 = 31.
+    edges = clique_edges(range(6)) + clique_edges(range(6, 18)) + [(5, 6, 1.0)]
+    assert bisection_conductance(graph_from_edges(18, edges)) == pytest.approx(1.0 / 31.0, rel=1e-6)
+
+
+def test_conductance_clique_is_high():
+    value = bisection_conductance(graph_from_edges(10, clique_edges(range(10))))
+    assert value > 0.4
+    # Any cut of K_10 into 5 + 5 has 25 edges over a volume of 45.
+    assert value == pytest.approx(25 / 45, rel=1e-6)
+
+
+def test_conductance_ring_is_low_but_positive():
+    value = bisection_conductance(graph_from_edges(200, ring_edges(range(200), k=5)))
+    # Two cuts of 15 edges each (5 + 4 + ... + 1) over half the volume (100 nodes * 10).
+    assert value == pytest.approx(30 / 1000, rel=0.05)
+
+
+def test_conductance_tiny_graph_counts_as_cohesive():
+    assert bisection_conductance(graph_from_edges(3, [(0, 1, 1.0), (1, 2, 1.0)])) == 1.0
+    assert bisection_conductance(sp.csr_matrix((5, 5))) == 1.0
+
+
+# --------------------------------------------------------------------------- absorb_small
+
+
+def test_absorb_small_joins_attached_and_keeps_isolated():
+    # Expert 0: clique of 20; expert 1: 3 points hanging on it; expert 2: 2 isolated points.
+    edges = clique_edges(range(20)) + clique_edges(range(20, 23))
+    edges += [(20, 0, 1.0), (21, 1, 1.0), (22, 2, 0.5)]
+    edges += [(23, 24, 1.0)]
+    graph = graph_from_edges(25, edges)
+    labels = np.array([0] * 20 + [1] * 3 + [2] * 2)
+    new, events = absorb_small(graph, labels, min_size=5)
+    np.testing.assert_array_equal(new, [0] * 23 + [2] * 2)
+    np.testing.assert_array_equal(labels, [0] * 20 + [1] * 3 + [2] * 2)  # input untouched
+    assert len(events) == 1
+    event = events[0]
+    assert event["kind"] == "merge" and event["rule"] == "small"
+    assert event["experts"] == [0, 1] and event["into"] == 0
+    assert sorted(event["sizes"]) == [3, 20]
+
+
+def test_absorb_small_picks_best_connected_neighbour():
+    # Small expert 9 (3 points) touches expert 4 weakly and expert 7 strongly.
+    edges = clique_edges(range(0, 10)) + clique_edges(range(10, 20)) + clique_edges(range(20, 23))
+    edges += [(20, 0, 0.2), (21, 10, 1.0), (22, 11, 1.0)]
+    graph = graph_from_edges(23, edges)
+    labels = np.array([4] * 10 + [7] * 10 + [9] * 3)
+    new, events = absorb_small(graph, labels, min_size=5)
+    np.testing.assert_array_equal(new, [4] * 10 + [7] * 13)
+    assert events[0]["into"] == 7
+    assert_merge_keeps_points(labels, new)
+
+
+def test_absorb_small_nothing_to_do():
+    graph = dumbbell(10)
+    labels = np.array([0] * 10 + [1] * 10)
+    new, events = absorb_small(graph, labels, min_size=5)
+    np.testing.assert_array_equal(new, labels)
+    assert events == []
+
+
+# --------------------------------------------------------------------------- merge_connected
+
+
+def test_merge_connected_joins_two_halves_of_a_clique():
+    graph = graph_from_edges(20, clique_edges(range(20)))
+    labels = np.array([3] * 10 + [8] * 10)
+    new, events = merge_connected(graph, labels, threshold=0.7)
+    assert len(np.unique(new)) == 1
+    assert new[0] in (3, 8)
+    assert_merge_keeps_points(labels, new)
+    assert len(events) == 1
+    assert events[0]["kind"] == "merge" and events[0]["rule"] == "conductance"
+    assert events[0]["experts"] == [3, 8] and events[0]["sizes"] == [10, 10]
+
+
+def test_merge_connected_respects_threshold():
+    # Halves of K_20: cut conductance 100 / 190, each half's own conductance 25 / 45: ratio ~0.95.
+    graph = graph_from_edges(20, clique_edges(range(20)))
+    labels = np.array([3] * 10 + [8] * 10)
+    new, events = merge_connected(graph, labels, threshold=1.2)
+    np.testing.assert_array_equal(new, labels)
+    assert events == []
+
+
+def test_merge_connected_keeps_weakly_joined_cliques():
+    labels = np.array([0] * 10 + [1] * 10)
+    new, events = merge_connected(dumbbell(10, 1.0), labels, threshold=0.7)
+    np.testing.assert_array_equal(new, labels)
+    assert events == []
+
+
+def test_merge_connected_four_quarters_of_a_clique_become_one():
+    graph = graph_from_edges(40, clique_edges(range(40)))
+    labels = np.repeat([5, 1, 9, 2], 10)
+    new, events = merge_connected(graph, labels)
+    assert len(np.unique(new)) == 1
+    assert len(events) == 3
+    assert_merge_keeps_points(labels, new)
+
+
+# --------------------------------------------------------------------------- merge_chains
+
+
+@pytest.mark.parametrize("closed", [True, False], ids=["ring", "path"])
+def test_merge_chains_joins_a_cut_manifold(closed):
+    graph = graph_from_edges(200, ring_edges(range(200), k=5, closed=closed))
+    ids = np.array([70, 10, 30, 80, 20, 60, 40, 50])  # arbitrary ids, in no order along the ring
+    labels = np.repeat(ids, 25)
+    new, events = merge_chains(graph, labels)
+    assert len(np.unique(new)) == 1
+    assert new[0] in ids
+    assert_merge_keeps_points(labels, new)
+    assert len(events) == 1
+    assert events[0]["kind"] == "merge" and events[0]["rule"] == "chain"
+    assert events[0]["experts"] == sorted(ids.tolist())
+    assert sum(events[0]["sizes"]) == 200
+
+
+def test_merge_chains_leaves_blobs_that_touch_many():
+    graph = graph_from_edges(180, blobs_edges(6, 30))
+    labels = np.repeat(np.arange(6), 30)
+    new, events = merge_chains(graph, labels)
+    np.testing.assert_array_equal(new, labels)
+    assert events == []
+
+
+def test_merge_chains_acts_per_component():
+    # A ring cut in 5 pieces (nodes 0..149) next to six blobs (nodes 150..329), no edge between.
+    edges = ring_edges(range(150), k=5) + [(a + 150, b + 150, w) for a, b, w in blobs_edges(6, 30)]
+    graph = graph_from_edges(330, edges)
+    labels = np.concatenate([np.repeat([0, 1, 2, 3, 4], 30), np.repeat([10, 11, 12, 13, 14, 15], 30)])
+    new, events = merge_chains(graph, labels)
+    assert len(np.unique(new[:150])) == 1
+    np.testing.assert_array_equal(new[150:], labels[150:])
+    assert_merge_keeps_points(labels, new)
+    assert len(events) == 1
+
+
+# --------------------------------------------------------------------------- partition
+
+
+def test_partition_two_rings():
+    edges = ring_edges(range(150), k=5) + ring_edges(range(150, 300), k=5)
+    labels = partition(graph_from_edges(300, edges), min_size=10)
+    truth = np.repeat([0, 1], 150)
+    assert sorted(np.unique(labels).tolist()) == [0, 1]
+    assert same_partition(labels, truth)
+
+
+def test_partition_six_blobs():
+    labels = partition(graph_from_edges(180, blobs_edges(6, 30)), min_size=10)
+    truth = np.repeat(np.arange(6), 30)
+    assert sorted(np.unique(labels).tolist()) == list(range(6))
+    assert same_partition(labels, truth)
+
+
+def test_partition_marks_isolated_specks():
+    # Two cliques of 15 and an isolated pair of points: the pair is a speck (-1).
+    edges = clique_edges(range(15)) + clique_edges(range(15, 30)) + [(30, 31, 1.0)]
+    labels = partition(graph_from_edges(32, edges), min_size=10)
+    assert same_partition(labels[:30], np.repeat([0, 1], 15))
+    assert sorted(np.unique(labels[:30]).tolist()) == [0, 1]
+    np.testing.assert_array_equal(labels[30:], [-1, -1])
+
+
+# --------------------------------------------------------------------------- split_experts
+
+
+def test_split_expert_with_two_disconnected_groups():
+    # Expert 3 holds two cliques with no edge between; expert 5 is one clique on its own.
+    edges = clique_edges(range(15)) + clique_edges(range(15, 30)) + clique_edges(range(30, 42))
+    graph = graph_from_edges(42, edges)
+    labels = np.array([3] * 30 + [5] * 12)
+    new, events = split_experts(graph, labels, min_size=10)
+    np.testing.assert_array_equal(new[30:], 5)
+    assert len(np.unique(new[:15])) == 1 and len(np.unique(new[15:30])) == 1
+    assert new[0] != new[15]
+    assert set(new[:30].tolist()) == {3, 6}  # the parent keeps its id, the child is above the old max
+    assert min(np.bincount(new)[np.unique(new)]) > 0  # no empty expert
+    assert set(np.unique(new).tolist()) == {3, 5, 6}
+    assert len(events) == 1
+    event = events[0]
+    assert event["kind"] == "split" and event["parent"] == 3
+    assert event["children"][0] == 3 and event["children"][1] > labels.max()
+    assert sorted(event["children"]) == [3, 6]
+    assert event["sizes"] == [15, 15]
+    for child, size in zip(event["children"], event["sizes"]):
+        assert np.sum(new == child) == size
+
+
+def test_split_keeps_specks_with_the_first_part():
+    # Expert 0 holds two cliques of 15 and an isolated pair (a speck below min_size).
+    edges = clique_edges(range(15)) + clique_edges(range(15, 30)) + [(30, 31, 1.0)]
+    graph = graph_from_edges(32, edges)
+    labels = np.zeros(32, dtype=int)
+    new, events = split_experts(graph, labels, min_size=10)
+    assert set(np.unique(new).tolist()) == {0, 1}
+    np.testing.assert_array_equal(new[30:], new[0])  # the speck follows the first part
+    assert new[15] != new[0]
+    assert events[0]["children"] == [0, 1] and events[0]["sizes"] == [17, 15]
+    assert np.sum(new == 0) == 17 and np.sum(new == 1) == 15
+
+
+def test_split_expert_that_is_one_clique_stays():
+    graph = graph_from_edges(40, clique_edges(range(40)))
+    labels = np.zeros(40, dtype=int)
+    new, events = split_experts(graph, labels, min_size=10)
+    np.testing.assert_array_equal(new, labels)
+    assert events == []
+
+
+def test_split_expert_too_small_is_skipped():
+    # Two disconnected cliques of 8: the expert (16 < 2 * min_size) is not even tried.
+    edges = clique_edges(range(8)) + clique_edges(range(8, 16))
+    labels = np.zeros(16, dtype=int)
+    new, events = split_experts(graph_from_edges(16, edges), labels, min_size=10)
+    np.testing.assert_array_equal(new, labels)
+    assert events == []
+
+
+def test_split_two_experts_get_distinct_fresh_ids():
+    # Experts 2 and 4 each hold two disconnected cliques of 12.
+    edges = []
+    for start in (0, 12, 24, 36):
+        edges += clique_edges(range(start, start + 12))
+    graph = graph_from_edges(48, edges)
+    labels = np.array([2] * 24 + [4] * 24)
+    new, events = split_experts(graph, labels, min_size=10)
+    assert len(np.unique(new)) == 4
+    assert set(np.unique(new).tolist()) == {2, 4, 5, 6}
+    assert [e["parent"] for e in events] == [2, 4]
+    for block in range(4):
+        assert len(np.unique(new[block * 12:(block + 1) * 12])) == 1
+
+
+# --------------------------------------------------------------------------- few groups, weak links
+@pytest.mark.parametrize("n_groups", [2, 3])
+def test_a_few_groups_joined_by_one_weak_edge_stay_apart(n_groups):
+    # Two or three experts always look like a path; the chain rule must judge the points instead.
+    edges = blobs_edges(n_groups, 30, links=1, weak=0.01)
+    labels = partition(graph_from_edges(30 * n_groups, edges), min_size=10)
+    assert same_partition(labels, np.repeat(np.arange(n_groups), 30))
+
+
+def test_is_chain_tells_a_ring_from_blobs():
+    assert is_chain(graph_from_edges(300, ring_edges(range(300))))
+    assert not is_chain(graph_from_edges(180, blobs_edges(6, 30)))
