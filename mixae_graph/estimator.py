@@ -8,7 +8,7 @@ import warnings
 import lightning as L
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .datamodule import MixAEDataModule
@@ -39,7 +39,7 @@ def make_trainer(max_epochs: int, *, verbose: bool = False, **overrides) -> L.Tr
     return L.Trainer(**settings)
 
 
-class MixAEGraph(ClusterMixin, BaseEstimator):
+class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
     """Clustering by a mixture of autoencoder experts whose number comes from a latent kNN graph.
 
     A trunk autoencoder is pretrained; its codes give a kNN graph (UMAP's fuzzy graph); Louvain

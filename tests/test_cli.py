@@ -77,7 +77,9 @@ def test_predict_from_last_checkpoint_repeats_the_fit(fitted):
 def test_print_config(tmp_path):
     result = run_cli("fit", "--print_config", cwd=tmp_path)
     config = yaml.safe_load(result.stdout)
-    assert config["model"]["trunk_epochs"] == 20  # the module's own default
+    from mixae_graph.estimator import _DEFAULTS
+
+    assert config["model"]["trunk_epochs"] == _DEFAULTS["trunk_epochs"]  # the module's own default
     assert config["trainer"]["reload_dataloaders_every_n_epochs"] == 1
     assert config["checkpoint"]["save_last"] is True
     assert "max_epochs" not in config["trainer"]  # linked: trunk_epochs + expert_epochs

@@ -1,0 +1,336 @@
+"""Clustering quality of mixae-graph against standard baselines, side by side.
+
+Run from the project root (see benchmarks/README.md):
+
+    python benchmarks/quality.py --quick
+    python benchmarks/quality.py --datasets moons circles spirals digits --seeds 0 1 2
+
+For every data set and seed, every method runs in this one process on the same data and is timed
+(wall seconds). Scores: ACC (Hungarian-matched accuracy), NMI, ARI and the number of clusters found,
+from :func:`mixae_graph.metrics.evaluate`. Results go to ``<out>/quality.md`` (tables: mean ± spread,
+spread = max - min over seeds) and ``<out>/quality.json`` (every per-seed number).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import shlex
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST_PATH = ROOT.parent / "shared/data/mnist10k.npz"
+os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache/numba"))
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from sklearn.cluster import HDBSCAN, KMeans, SpectralClustering  # noqa: E402
+from sklearn.mixture import GaussianMixture  # noqa: E402
+
+from mixae_graph import MixAEGraph  # noqa: E402
+from mixae_graph.datasets import ClusterData, load_dataset, load_file  # noqa: E402
+from mixae_graph.experts import ExpertBank  # noqa: E402
+from mixae_graph.metrics import evaluate  # noqa: E402
+from mixae_graph.objective import mixae_objective  # noqa: E402
+from mixae_graph.routing import reconstruction_error, soft_assignment  # noqa: E402
+
+METHODS = (
+    "mixae-graph",
+    "mixae-graph K",
+    "k-means",
+    "spectral",
+    "UMAP+HDBSCAN",
+    "N2D",
+    "MIXAE ablation",
+)
+NAMED = ("moons", "circles", "spirals", "digits", "mnist")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def standardize(X: np.ndarray) -> torch.Tensor:
+    """mixae-graph's scaling: centre each feature, divide by one global RMS."""
+    x = torch.as_tensor(X, dtype=torch.float32)
+    x = x - x.mean(0)
+    return x / x.pow(2).mean().sqrt().clamp(min=1e-8)
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator):
+    order = torch.randperm(n, generator=generator)
+    return order.split(batch_size)
+
+
+def quiet_lightning() -> None:
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*GPU available but not used.*")
+    warnings.filterwarnings("ignore", ".*n_jobs value.*overridden.*")  # umap with random_state
+    warnings.filterwarnings("ignore", ".*LeafSpec.*")  # lightning's pytree shim on new torch
+
+
+def warm_numba() -> None:
+    """Compile UMAP's numba kernels once, so the first timed UMAP does not pay for compilation."""
+    import umap
+
+    rng = np.random.default_rng(0)
+    umap.UMAP(n_components=2, n_neighbors=5, n_epochs=5, random_state=0).fit_transform(
+        rng.normal(size=(200, 5)).astype(np.float32)
+    )
+
+
+# ----------------------------------------------------------------------------- methods
+
+
+def run_mixae_graph(X, K, seed, args, with_k: bool):
+    model = MixAEGraph(
+        n_clusters=K if with_k else None,
+        trunk_epochs=args.trunk_epochs,
+        expert_epochs=args.expert_epochs,
+        random_state=seed,
+    ).fit(X)
+    return model.labels_, {"n_experts": int(model.n_experts_)}
+
+
+def run_kmeans(X, K, seed, args):
+    return KMeans(n_clusters=K, n_init=10, random_state=seed).fit_predict(X), {}
+
+
+def run_spectral(X, K, seed, args):
+    # cluster_qr scales to the full data (no subsampling) and has no random restarts.
+    model = SpectralClustering(
+        n_clusters=K, affinity="nearest_neighbors", n_neighbors=15,
+        assign_labels="cluster_qr", random_state=seed,
+    )
+    return model.fit_predict(X), {}
+
+
+def run_umap_hdbscan(X, K, seed, args):
+    import umap
+
+    codes = umap.UMAP(n_components=10, min_dist=0.0, n_neighbors=15, random_state=seed).fit_transform(X)
+    labels = HDBSCAN(min_cluster_size=max(10, len(X) // 100), copy=True).fit_predict(codes)
+    # Noise (-1) stays one more label for the metrics.
+    return labels, {"noise_fraction": float(np.mean(labels == -1))}
+
+
+def run_n2d(X, K, seed, args):
+    """N2D (McConville et al. 2019): autoencoder, UMAP of the codes to K dims, full-covariance GMM."""
+    import umap
+
+    torch.manual_seed(seed)
+    x = standardize(X)
+    ae = ExpertBank(x.shape[1], (500, 500, 2000), 10, max_experts=1)  # the trunk's shape
+    ae.active[0] = True
+    optimizer = torch.optim.Adam(ae.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(args.trunk_epochs):
+        for idx in batches(len(x), 256, generator):
+            loss = F.mse_loss(ae(x[idx])[0][:, 0], x[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        codes = torch.cat([ae.encode(chunk)[:, 0] for chunk in x.split(4096)]).numpy()
+    embedded = umap.UMAP(n_components=K, min_dist=0.0, n_neighbors=20, random_state=seed).fit_transform(codes)
+    labels = GaussianMixture(n_components=K, covariance_type="full", random_state=seed).fit_predict(embedded)
+    return labels, {"final_mse": float(loss.detach())}
+
+
+def run_mixae_ablation(X, K, seed, args):
+    """MIXAE without the graph: K small experts from random init, MIXAE objective, K fixed."""
+    torch.manual_seed(seed)
+    x = standardize(X)
+    bank = ExpertBank(x.shape[1], (128,), 10, max_experts=K)
+    bank.active[:] = True  # every slot an expert, each with its own random init
+    optimizer = torch.optim.Adam(bank.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(args.trunk_epochs + args.expert_epochs):
+        for idx in batches(len(x), 256, generator):
+            errors = reconstruction_error(x[idx], bank(x[idx])[0])  # (batch, K)
+            errors = errors / errors.detach().min(1).values.mean()  # relative to the typical error
+            p = soft_assignment(errors, 0.1)
+            loss, _ = mixae_objective(errors, p, p, alpha=0.1, beta=1.0, gamma=0.0, border_weight=0.0)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        errors = torch.cat([reconstruction_error(c, bank(c)[0]) for c in x.split(4096)])
+    return errors.argmin(1).numpy(), {}
+
+
+RUNNERS = {
+    "mixae-graph": lambda X, K, s, a: run_mixae_graph(X, K, s, a, with_k=False),
+    "mixae-graph K": lambda X, K, s, a: run_mixae_graph(X, K, s, a, with_k=True),
+    "k-means": run_kmeans,
+    "spectral": run_spectral,
+    "UMAP+HDBSCAN": run_umap_hdbscan,
+    "N2D": run_n2d,
+    "MIXAE ablation": run_mixae_ablation,
+}
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def load_all(args) -> list[ClusterData]:
+    out = []
+    for name in args.datasets:
+        if name == "mnist":
+            if not MNIST_PATH.is_file():
+                print(f"note: skipping mnist, {MNIST_PATH} is missing", flush=True)
+                continue
+            data = load_file(MNIST_PATH)
+        else:
+            data = load_dataset(name)
+        out.append(data)
+    for path in args.data:
+        out.append(load_file(path))
+    for data in out:
+        if data.y is None:
+            raise SystemExit(f"{data.name} has no labels y; the benchmark needs them")
+    return out
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def summarise(records: list[dict], datasets: list[str]) -> dict:
+    table = {}
+    for name in datasets:
+        for method in METHODS:
+            rows = [r for r in records if r["dataset"] == name and r["method"] == method and "error" not in r]
+            failed = [r for r in records if r["dataset"] == name and r["method"] == method and "error" in r]
+            entry = {"n_seeds": len(rows), "n_failed": len(failed)}
+            for key in ("acc", "nmi", "ari", "n_clusters", "seconds"):
+                values = np.array([r[key] for r in rows], dtype=float)
+                if len(values):
+                    entry[key] = {"mean": float(values.mean()), "spread": float(values.max() - values.min())}
+            table.setdefault(name, {})[method] = entry
+    return table
+
+
+def markdown(summary: dict, info: dict) -> str:
+    lines = [
+        "# Clustering quality",
+        "",
+        f"Command: `{info['command']}`  ",
+        f"Date: {info['date']}  ",
+        f"Seeds: {' '.join(map(str, info['seeds']))}; epochs: trunk {info['trunk_epochs']}, "
+        f"expert {info['expert_epochs']}; torch threads: {info['torch_threads']}; host: {info['host']}",
+        "",
+        "Each cell: mean ± spread (max - min) over the seeds. ACC is Hungarian-matched accuracy; "
+        "\"clusters\" is the number of distinct labels (HDBSCAN's noise counts as one). Seconds are wall time.",
+        "",
+    ]
+    formats = {"acc": ".3f", "nmi": ".3f", "ari": ".3f", "n_clusters": ".1f", "seconds": ".1f"}
+    for name, methods in summary.items():
+        d = info["datasets"][name]
+        lines += [f"## {name} (n={d['n_samples']}, d={d['n_features']}, K={d['n_classes']})", ""]
+        lines += ["| method | ACC | NMI | ARI | clusters | seconds |", "|---|---|---|---|---|---|"]
+        for method, entry in methods.items():
+            if entry["n_seeds"] == 0:
+                lines.append(f"| {method} | failed | | | | |")
+                continue
+            cells = [f"{entry[k]['mean']:{f}} ± {entry[k]['spread']:{f}}" for k, f in formats.items()]
+            note = f" ({entry['n_failed']} seed(s) failed)" if entry["n_failed"] else ""
+            lines.append(f"| {method}{note} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_results(records: list[dict], info: dict, out: Path) -> str:
+    summary = summarise(records, list(info["datasets"]))
+    out.mkdir(parents=True, exist_ok=True)
+    text = markdown(summary, info)
+    (out / "quality.md").write_text(text + "\n")
+    (out / "quality.json").write_text(json.dumps({**info, "records": records, "summary": summary}, indent=1) + "\n")
+    return text
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: seed 0, moons and digits, trunk 20 / expert 5 epochs")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None)
+    parser.add_argument("--datasets", nargs="*", default=None, choices=NAMED)
+    parser.add_argument("--data", nargs="+", default=[], metavar="NPZ", help="extra .npz files with X and y")
+    parser.add_argument("--trunk-epochs", type=int, default=None)
+    parser.add_argument("--expert-epochs", type=int, default=None)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, metavar="METHOD",
+                        help="subset of: " + ", ".join(METHODS))
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    if args.seeds is None:
+        args.seeds = [0] if quick else [0, 1, 2]
+    if args.datasets is None:
+        args.datasets = ["moons", "digits"] if quick else list(NAMED)
+    if args.trunk_epochs is None:
+        args.trunk_epochs = 20 if quick else 50
+    if args.expert_epochs is None:
+        args.expert_epochs = 5 if quick else 20
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    quiet_lightning()
+    warm_numba()
+    datasets = load_all(args)
+    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    info = {
+        "command": command,
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "seeds": args.seeds,
+        "trunk_epochs": args.trunk_epochs,
+        "expert_epochs": args.expert_epochs,
+        "torch_threads": torch.get_num_threads(),
+        "host": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}",
+        "datasets": {},
+    }
+    records = []
+    text = "(no data set)"
+    for data in datasets:
+        K = int(len(np.unique(data.y)))
+        info["datasets"][data.name] = {"n_samples": data.n_samples, "n_features": data.n_features, "n_classes": K}
+        for seed in args.seeds:
+            for method in args.methods:
+                record = {"dataset": data.name, "seed": seed, "method": method}
+                start = time.perf_counter()
+                try:
+                    labels, extra = RUNNERS[method](data.X, K, seed, args)
+                    record["seconds"] = time.perf_counter() - start
+                    record.update(evaluate(data.y, np.asarray(labels)), **extra)
+                    print(f"{data.name:>8} seed {seed} {method:<15} acc {record['acc']:.3f} "
+                          f"nmi {record['nmi']:.3f} ari {record['ari']:.3f} k {record['n_clusters']:>3} "
+                          f"{record['seconds']:7.1f}s", flush=True)
+                except Exception as exc:  # one broken method must not sink the others
+                    record["seconds"] = time.perf_counter() - start
+                    record["error"] = f"{type(exc).__name__}: {exc}"
+                    print(f"{data.name:>8} seed {seed} {method:<15} FAILED {record['error']}", flush=True)
+                    traceback.print_exc()
+                records.append(record)
+        text = write_results(records, info, args.out)  # after every data set, so a long run keeps its part
+
+    print()
+    print(text)
+    print(f"wrote {args.out / 'quality.md'} and {args.out / 'quality.json'}")
+
+
+if __name__ == "__main__":
+    main()
