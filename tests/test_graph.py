@@ -6,22 +6,8 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import make_blobs
 
+from graph_builders import clique_edges, graph_from_edges
 from mixae_graph.graph import communities, expert_graph, expert_weights, latent_graph, membership
-
-
-def graph_from_edges(n, edges):
-    """Symmetric CSR adjacency from ``(i, j, weight)`` triples (each undirected edge given once)."""
-    rows, cols, data = [], [], []
-    for i, j, w in edges:
-        rows += [i, j]
-        cols += [j, i]
-        data += [w, w]
-    return sp.csr_matrix((data, (rows, cols)), shape=(n, n))
-
-
-def clique_edges(nodes, weight=1.0):
-    nodes = list(nodes)
-    return [(a, b, weight) for k, a in enumerate(nodes) for b in nodes[k + 1:]]
 
 
 # A small hand-made graph: 6 points, experts 4 = {0, 1}, 7 = {2, 3, 4}, 9 = {5}.
