@@ -212,9 +212,9 @@ class ExpertBank(nn.Module):
         """Add Gaussian noise to ``slot``, ``scale`` times each tensor's RMS, so copies can diverge."""
         for param in [*self.weights, *self.biases]:
             rms = param[slot].pow(2).mean().sqrt()
-            noise = torch.randn(
-                param.shape[1:], generator=generator, dtype=param.dtype, device=param.device
-            )
+            # Drawn on the CPU, so that one seeded generator serves every device.
+            noise = torch.randn(param.shape[1:], generator=generator, dtype=param.dtype)
+            noise = noise.to(param.device)
             param[slot] += scale * rms * noise
 
     @torch.no_grad()

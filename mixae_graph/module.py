@@ -44,9 +44,10 @@ class MixAEGraphModule(L.LightningModule):
     merge_threshold : float, default=0.7
         Conductance rule: merge when the cut between two experts is at least this times the
         bisection conductance of each (:func:`mixae_graph.merge_split.merge_connected`).
-    chain_share : float, default=0.9
-        Chain rule: a component whose experts send this share of outside weight to at most two
-        neighbours is one manifold (:func:`mixae_graph.merge_split.merge_chains`).
+    chain_share : float, default=0.8
+        Chain rule: small graph pieces that send this share of their outside weight to their two
+        strongest neighbours, linked end to end, are one thin manifold
+        (:func:`mixae_graph.merge_split.chain_groups`).
     min_cluster_fraction : float, default=0.005
         Smallest cluster, as a fraction of the points (and at least ``n_neighbors`` points).
     merge_every : int, default=4
@@ -78,7 +79,7 @@ class MixAEGraphModule(L.LightningModule):
         n_neighbors: int = 15,
         resolution: float = 0.5,
         merge_threshold: float = 0.7,
-        chain_share: float = 0.9,
+        chain_share: float = 0.8,
         min_cluster_fraction: float = 0.005,
         merge_every: int = 4,
         warmup_epochs: int = 2,
