@@ -241,8 +241,9 @@ def markdown(summary: dict, info: dict) -> str:
         lines += ["| method | ACC | NMI | ARI | clusters | seconds |", "|---|---|---|---|---|---|"]
         for method, entry in methods.items():
             if entry["n_seeds"] == 0:
-                lines.append(f"| {method} | failed | | | | |")
-                continue
+                if entry["n_failed"]:
+                    lines.append(f"| {method} | failed (see quality.json) | | | | |")
+                continue  # not run
             cells = [f"{entry[k]['mean']:{f}} ± {entry[k]['spread']:{f}}" for k, f in formats.items()]
             note = f" ({entry['n_failed']} seed(s) failed)" if entry["n_failed"] else ""
             lines.append(f"| {method}{note} | " + " | ".join(cells) + " |")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -135,7 +136,14 @@ def main(args=None) -> None:
     warnings.filterwarnings("ignore", ".*dirpath has changed.*")  # predict/resume into a new run folder
     warnings.filterwarnings("ignore", ".*LeafSpec.*")  # torch/lightning version skew, not ours
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_no_tips)
-    MixAEGraphCLI(args=args)
+    try:
+        MixAEGraphCLI(args=args)
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as error:
+        # Bad data or settings: one readable line, not a traceback (MIXAE_GRAPH_DEBUG=1 shows it).
+        if os.environ.get("MIXAE_GRAPH_DEBUG"):
+            raise
+        print(f"mixae-graph: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -83,3 +83,13 @@ def test_print_config(tmp_path):
     assert config["trainer"]["reload_dataloaders_every_n_epochs"] == 1
     assert config["checkpoint"]["save_last"] is True
     assert "max_epochs" not in config["trainer"]  # linked: trunk_epochs + expert_epochs
+
+
+def test_bad_data_gives_one_readable_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "mixae_graph.cli", "fit", "--data.source", str(tmp_path / "missing.npz")],
+        capture_output=True, text=True, cwd=tmp_path, env=ENV,
+    )
+    assert result.returncode == 2
+    assert "missing.npz" in result.stderr
+    assert "Traceback" not in result.stderr
