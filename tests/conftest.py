@@ -20,6 +20,14 @@ FAST = dict(trunk_epochs=30, expert_epochs=8, merge_every=4)
 
 
 @pytest.fixture(scope="session")
+def mnist10k_path():
+    """The 10k real MNIST digits, which CI lays beside the checkout (``../shared/data``)."""
+    if not MNIST_FILE.exists():
+        pytest.skip(f"{MNIST_FILE} is not beside this checkout (CI and the dev machines have it)")
+    return MNIST_FILE
+
+
+@pytest.fixture(scope="session")
 def digits():
     from mixae_graph.datasets import load_digits
 

@@ -28,7 +28,6 @@ from mixae_graph.datasets import (
     make_spirals,
 )
 
-MNIST10K = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist10k.npz"
 
 X_SMALL = np.arange(12, dtype=np.float64).reshape(4, 3) / 7
 Y_SMALL = np.array([0, 1, 1, 0])
@@ -414,12 +413,12 @@ def _check_mnist10k(data):
     np.testing.assert_array_equal(np.bincount(data.y), [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978])
 
 
-def test_load_mnist_from_path():
-    _check_mnist10k(load_mnist(path=MNIST10K))
+def test_load_mnist_from_path(mnist10k_path):
+    _check_mnist10k(load_mnist(path=mnist10k_path))
 
 
-def test_load_mnist_from_env_var(monkeypatch):
-    monkeypatch.setenv(datasets.MNIST_ENV, str(MNIST10K))
+def test_load_mnist_from_env_var(monkeypatch, mnist10k_path):
+    monkeypatch.setenv(datasets.MNIST_ENV, str(mnist10k_path))
     _check_mnist10k(load_mnist(download=False))
 
 
@@ -456,7 +455,8 @@ def test_load_mnist_from_cache_dir_and_cache_env(tmp_path, monkeypatch):
 
 def test_load_mnist_path_wins_over_env_var(tmp_path, monkeypatch):
     _write_keras_mnist(tmp_path / "small.npz", n_train=2, n_test=1)
-    monkeypatch.setenv(datasets.MNIST_ENV, str(MNIST10K))
+    _write_keras_mnist(tmp_path / "other.npz", n_train=5, n_test=5)
+    monkeypatch.setenv(datasets.MNIST_ENV, str(tmp_path / "other.npz"))
     assert load_mnist(path=tmp_path / "small.npz").X.shape == (3, 784)
 
 
@@ -542,8 +542,8 @@ def test_load_dataset_by_name_passes_options():
     assert load_dataset("moons", n_samples=100).name == "moons"
 
 
-def test_load_dataset_mnist_and_file(tmp_path):
-    assert load_dataset("mnist", path=MNIST10K).X.shape == (10000, 784)
+def test_load_dataset_mnist_and_file(tmp_path, mnist10k_path):
+    assert load_dataset("mnist", path=mnist10k_path).X.shape == (10000, 784)
     path = tmp_path / "points.npy"
     np.save(path, X_SMALL)
     np.testing.assert_allclose(load_dataset(str(path)).X, X_SMALL, rtol=1e-6)
