@@ -52,7 +52,6 @@ class ConnectivityCallback(L.Callback):
                      f"({time.perf_counter() - started:.1f} s)")
         return graph
 
-
     def _first_experts(self, trainer, module) -> None:
         datamodule = trainer.datamodule
         graph = self._graph(module, datamodule.X)

@@ -9,7 +9,7 @@ import lightning as L
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .datamodule import MixAEDataModule
 from .module import MixAEGraphModule
