@@ -6,7 +6,9 @@ One setting per idea: the input size comes from the data, the epoch budget is
 ``trunk_epochs + expert_epochs``, and ``seed_everything`` also seeds the model and the neighbour draws.
 
 Each run writes, under ``<default_root_dir>/version_N/`` (``runs/`` by default): ``config.yaml``
-(the resolved config), ``metrics.csv``, ``checkpoints/last.ckpt`` and ``labels.csv``.
+(the resolved config), ``metrics.csv``, ``checkpoints/last.ckpt``, ``labels.csv`` and, after a fit,
+``report.md`` with its pictures (``latent_graph.png``, ``cluster_tree.png``, ``training_curves.png``,
+``confusion.png`` when the data has classes, ``expert_reconstructions.png`` when it is images).
 
 Examples
 --------
@@ -51,6 +53,70 @@ def _epoch_budget(trunk_epochs: int, expert_epochs: int) -> int:
 def _seed(seed_everything) -> int:
     # `seed_everything: true` (a random seed) cannot be known at parse time: the model then uses 0.
     return 0 if isinstance(seed_everything, bool) else int(seed_everything)
+
+
+def fitted_estimator(module: MixAEGraphModule, datamodule: MixAEDataModule):
+    """A :class:`~mixae_graph.MixAEGraph` holding what a CLI fit made, for :mod:`mixae_graph.plot`."""
+    from .estimator import MixAEGraph
+
+    model = MixAEGraph()
+    model.set_params(**{k: v for k, v in module.hparams.items() if k in model.get_params()})
+    model.module_ = module.cpu().eval()
+    model.latent_graph_ = datamodule.graph
+    model.cluster_tree_ = module.cluster_tree
+    model.n_experts_ = int(module.bank.n_active)
+    model.labels_ = module.fit_labels()
+    model.n_features_in_ = datamodule.X.shape[1]
+    return model
+
+
+def write_report(model, data, run_dir: str | os.PathLike, scores: dict | None = None) -> Path:
+    """The plots of a fitted model as PNGs in ``run_dir``, and ``report.md`` showing them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import plot
+    from .tree import tree_table
+
+    run_dir = Path(run_dir)
+    figures = {
+        "latent_graph.png": lambda: plot.latent_graph(model, data.X, y=data.y),
+        "cluster_tree.png": lambda: plot.cluster_tree(model),
+        "training_curves.png": lambda: plot.training_curves(run_dir / "metrics.csv"),
+    }
+    if data.y is not None:
+        figures["confusion.png"] = lambda: plot.confusion(model, data.y)
+    if data.image_shape is not None:
+        figures["expert_reconstructions.png"] = lambda: plot.expert_reconstructions(
+            model, data.X, data.image_shape)
+    if not (run_dir / "metrics.csv").is_file():
+        del figures["training_curves.png"]
+    for name, draw in figures.items():
+        figure = draw().figure
+        figure.savefig(run_dir / name, dpi=110)
+        plt.close(figure)
+
+    lines = [f"# mixae-graph run: {run_dir.name}", "",
+             f"- data: {data.name}, {len(data.X)} points, {data.X.shape[1]} features",
+             f"- experts found: {model.n_experts_}; clusters: {len(np.unique(model.labels_))}"]
+    if scores:
+        lines.append(f"- ACC {scores['acc']:.3f}, NMI {scores['nmi']:.3f}, ARI {scores['ari']:.3f}")
+    tree = plot.cluster_tree_data(model)
+    first = " + ".join(map(str, tree["first_experts"])) or "?"
+    lines.append(f"- training: {first} experts from the graph partition, then {tree['n_splits']} "
+                 f"splits and {tree['n_merges']} merges")
+    lines += ["", "## Joins of the cluster tree", "", "| join | height | points | strength | experts |",
+              "|---:|---:|---:|---:|---|"]
+    for row in tree_table(model.cluster_tree_):
+        lines.append(f"| {row['node']} | {row['height']} | {row['size']} | {row['strength']:.3g} | "
+                     f"{', '.join(f'E{s}' for s in row['leaves'])} |")
+    for name in figures:
+        lines += ["", f"## {name[:-4].replace('_', ' ').capitalize()}", "", f"![{name}]({name})"]
+    path = run_dir / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def write_labels(labels: np.ndarray, path: str | os.PathLike) -> Path:
@@ -108,6 +174,7 @@ class MixAEGraphCLI(LightningCLI):
         labels = module.fit_labels()
         labels_path = write_labels(labels, self._labels_path())
         summary = f"{int(module.bank.n_active)} experts, {len(np.unique(labels))} clusters"
+        scores = None
         if data.y is not None:
             scores = evaluate(data.y, labels)
             summary += f"; ACC {scores['acc']:.3f}  NMI {scores['nmi']:.3f}  ARI {scores['ari']:.3f}"
@@ -117,6 +184,9 @@ class MixAEGraphCLI(LightningCLI):
         if ckpt_path is not None:
             self._say(f"checkpoint: {ckpt_path}")
         self._say(f"labels:     {labels_path}")
+        if trainer.log_dir is not None and trainer.is_global_zero:
+            report = write_report(fitted_estimator(module, data), data.data, trainer.log_dir, scores)
+            self._say(f"report:     {report}")
 
     def after_predict(self) -> None:
         predictions = self.trainer.predict_loop.predictions

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import logging
 import warnings
 
 import lightning as L
@@ -20,6 +22,19 @@ _DEFAULTS = {
     for name, p in inspect.signature(MixAEGraphModule.__init__).parameters.items()
     if p.default is not inspect.Parameter.empty
 }
+
+
+@contextlib.contextmanager
+def _quiet_lightning(quiet: bool):
+    """Hide Lightning's start-up chatter (accelerator lines, tips) while the estimator fits."""
+    logger = logging.getLogger("lightning.pytorch")
+    level = logger.level
+    if quiet:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def make_trainer(max_epochs: int, *, verbose: bool = False, **overrides) -> L.Trainer:
@@ -164,10 +179,11 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         L.seed_everything(self.random_state, verbose=False)
         datamodule = MixAEDataModule.from_arrays(X, batch_size=self.batch_size, seed=self.random_state)
         module = MixAEGraphModule(n_features=X.shape[1], **self._module_settings())
-        trainer = make_trainer(self.trunk_epochs + self.expert_epochs, verbose=self.verbose)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _quiet_lightning(not self.verbose):
             warnings.filterwarnings("ignore", ".*does not have many workers.*")
             warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
+            warnings.filterwarnings("ignore", ".*LeafSpec.*")  # torch/lightning version skew
+            trainer = make_trainer(self.trunk_epochs + self.expert_epochs, verbose=self.verbose)
             trainer.fit(module, datamodule)
         self.module_ = module.eval()
         self.latent_graph_ = datamodule.graph

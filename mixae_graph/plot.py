@@ -1,5 +1,6 @@
 """Pictures of a fitted :class:`~mixae_graph.MixAEGraph`: the latent graph, the cluster tree, the
-experts' reconstructions and the confusion with known classes.
+experts' reconstructions, the confusion with known classes, and the training curves of a
+command-line run (its ``metrics.csv``).
 
 The package ``__init__`` never imports this module (matplotlib stays optional at import time).
 Every plot is a free function taking the fitted model first, drawing on ``ax`` (a new figure only
@@ -15,6 +16,10 @@ Examples
 
 from __future__ import annotations
 
+import csv
+import math
+from collections import defaultdict
+
 import matplotlib.patheffects as patheffects
 import matplotlib.pyplot as plt
 import numpy as np
@@ -28,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import graph as graph_
 from . import metrics
 from . import tree as tree_
+
 
 def _new_axes(ax, figsize=(7, 6)):
     if ax is None:
@@ -476,4 +482,100 @@ def confusion(model, y, ax=None):
     ax.set_xlabel("true class")
     ax.set_ylabel("cluster → matched class")
     ax.set_title(f"Clusters vs classes (accuracy {data['accuracy']:.3f} after matching)", fontsize=11)
+    return ax
+
+
+# ----------------------------------------------------------------------------- training curves
+
+
+def _per_epoch(rows, column) -> tuple[np.ndarray, np.ndarray]:
+    """(epochs, mean value per epoch) of one column, skipping empty cells."""
+    values = defaultdict(list)
+    for row in rows:
+        cell = row.get(column, "")
+        if cell not in ("", None) and row.get("epoch", "") != "":
+            values[int(float(row["epoch"]))].append(float(cell))
+    epochs = np.array(sorted(values), dtype=int)
+    return epochs, np.array([np.mean(values[e]) for e in epochs], dtype=float)
+
+
+def training_curves_data(path) -> dict:
+    """What :func:`training_curves` draws, read from a run's ``metrics.csv`` (Lightning's CSVLogger).
+
+    The epoch columns ``train/<part>_epoch`` and ``experts_epoch`` are used; when a file has no
+    epoch columns, its step columns (``train/<part>_step`` or ``train/<part>``) are averaged per epoch.
+
+    Returns
+    -------
+    dict
+        ``losses``: loss part -> ``(epochs, values)`` arrays; ``experts``: ``(epochs, values)``
+        of the number of experts (empty arrays when not logged); ``source``: ``"epoch"`` or ``"step"``.
+    """
+    with open(path, newline="") as file:
+        reader = csv.DictReader(file)
+        columns, rows = reader.fieldnames or [], list(reader)
+    epoch_columns = [c for c in columns if c.endswith("_epoch")]
+    source = "epoch" if epoch_columns else "step"
+    suffix = "_epoch" if epoch_columns else "_step"
+
+    def part_of(column):  # "train/seed_epoch" -> "seed"; with no epoch columns also "train/seed"
+        if not column.startswith("train/"):
+            return None
+        name = column[len("train/"):]
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+        return None if epoch_columns or name.endswith("_epoch") else name
+
+    losses = {}
+    for column in columns:
+        part = part_of(column)
+        if part is not None and part not in losses:
+            losses[part] = _per_epoch(rows, column)
+    experts_columns = ["experts_epoch"] if epoch_columns else ["experts_step", "experts"]
+    experts_column = next((c for c in experts_columns if c in columns), None)
+    experts = _per_epoch(rows, experts_column) if experts_column else (np.array([], int), np.array([]))
+    return {"losses": losses, "experts": experts, "source": source}
+
+
+def training_curves(metrics_csv, ax=None):
+    """Each part of the training loss per epoch, with the number of experts on a second axis.
+
+    Parameters
+    ----------
+    metrics_csv : str or path
+        The ``metrics.csv`` of a run (``<run folder>/metrics.csv``).
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The loss axes: one line per loss part (gid ``"loss/<part>"``); its twin on the right holds
+        the number of experts as a step line (gid ``"experts"``), when logged.
+    """
+    data = training_curves_data(metrics_csv)
+    ax = _new_axes(ax, figsize=(8, 4.5))
+    colour_of = _palette(sorted(data["losses"]))
+    for part, (epochs, values) in sorted(data["losses"].items()):
+        ax.plot(epochs, values, marker="." if len(epochs) < 30 else None, lw=1.5,
+                color=colour_of[part], label=part, gid=f"loss/{part}")
+    every = [v for _, values in data["losses"].values() for v in values]
+    if every and all(v > 0 and math.isfinite(v) for v in every):
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss" + (" (mean over steps)" if data["source"] == "step" else ""))
+    handles, labels = ax.get_legend_handles_labels()
+    epochs, values = data["experts"]
+    if len(epochs):
+        right = ax.twinx()
+        right.step(epochs, values, where="post", color="black", lw=1.8, ls="--",
+                   label="experts", gid="experts")
+        right.set_ylabel("experts")
+        right.set_ylim(0, max(values.max() * 1.15, 1))
+        right.yaxis.get_major_locator().set_params(integer=True)
+        more_handles, more_labels = right.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    if handles:
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=5,
+                  fontsize=9, frameon=False)  # below the axes: the curves fill the plot
+    ax.set_title("Training: loss parts (left) and number of experts (right)", fontsize=11)
     return ax

@@ -58,6 +58,18 @@ def test_fit_writes_labels_checkpoint_config_and_metrics(fitted):
     assert str(run_dir / "labels.csv") in fitted["stdout"]
 
 
+def test_fit_writes_a_report_with_its_pictures(fitted):
+    run_dir = fitted["run_dir"]
+    report = (run_dir / "report.md").read_text()
+    # Blobs have classes but are not images: no expert_reconstructions.png.
+    for name in ("latent_graph.png", "cluster_tree.png", "training_curves.png", "confusion.png"):
+        assert (run_dir / name).stat().st_size > 1000, name
+        assert f"]({name})" in report, name
+    assert not (run_dir / "expert_reconstructions.png").exists()
+    assert "experts found" in report and "ARI" in report and "| join |" in report
+    assert str(run_dir / "report.md") in fitted["stdout"]
+
+
 def test_fit_finds_the_blobs(fitted):
     from sklearn.metrics import adjusted_rand_score
 
