@@ -144,9 +144,18 @@ class MixAEGraphCLI(LightningCLI):
         # Every epoch, so that an interrupted run resumes with `--ckpt_path .../last.ckpt`.
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_epochs": 1})
+        parser.add_argument("--quiet", type=bool, default=False,
+                            help="No progress bar and no line per graph step; the summary stays.")
         parser.add_argument("--labels_path", type=str | None, default=None,
                             help="Where fit/predict write the cluster of every point "
                                  "(default: labels.csv in the run's log folder).")
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        if config.get("quiet"):  # no progress bar, no graph-step lines; the summary stays
+            config["model.verbose"] = False
+            config["trainer.enable_progress_bar"] = False
+            config["trainer.enable_model_summary"] = False
 
     def instantiate_trainer(self, **kwargs):
         config = self._get(self.config_init, "trainer", default={})

@@ -97,8 +97,11 @@ class ConnectivityCallback(L.Callback):
             module.recorder.record_merge(event["experts"], event["into"], epoch,
                                          sizes=event["sizes"], rule=event["rule"])
         datamodule.labels = labels
-        _say(module, f"epoch {epoch}: {len(merges)} merges, {len(splits)} splits, "
-                     f"{module.bank.n_active} experts ({time.perf_counter() - started:.1f} s)")
+        done = [f"split E{e['parent']} -> {', '.join(f'E{c}' for c in e['children'])}" for e in splits]
+        done += [f"merged {' + '.join(f'E{x}' for x in e['experts'])} -> E{e['into']} ({e['rule']})"
+                 for e in merges]
+        _say(module, f"epoch {epoch}: {'; '.join(done) or 'no change'}; {module.bank.n_active} experts "
+                     f"({time.perf_counter() - started:.1f} s)")
         if merges or splits:
             _restart(trainer, module)
 

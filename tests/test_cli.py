@@ -16,7 +16,7 @@ from sklearn.datasets import make_blobs
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "NUMBA_CACHE_DIR": str(ROOT / ".cache" / "numba")}
 TINY = ["--model.trunk_epochs", "3", "--model.expert_epochs", "4", "--model.trunk_hidden", "[64,64]",
-        "--trainer.enable_progress_bar", "false"]
+        "--quiet", "true"]
 
 
 def run_cli(*args, cwd):
