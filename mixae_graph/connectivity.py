@@ -14,68 +14,88 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from .graph import expert_weights, latent_graph
+from .graph import PointGraph, expert_weights, point_graph
 from .merge_split import join_pieces, partition, reassign_fragments, split_experts
 from .routing import soft_assignment
 
 
 class ConnectivityCallback(L.Callback):
-    """Builds the latent graph after trunk pretraining and merges/splits experts every few epochs."""
+    """Builds the latent graph after trunk pretraining and merges/splits experts every few epochs.
+
+    Under data parallelism (DDP) every step is decided once, on rank 0, and broadcast with the
+    experts' weights, so that every rank holds identical experts and labels.
+    """
 
     def on_train_start(self, trainer, module) -> None:
-        # Resumed past the trunk phase: the graph is not in the checkpoint, rebuild it (deterministic).
-        if trainer.current_epoch >= module.hparams.trunk_epochs and trainer.datamodule.graph is None:
-            datamodule = trainer.datamodule
-            datamodule.graph = self._graph(module, datamodule.X)
-            datamodule.labels = graph_routing(module, datamodule.X, datamodule.graph)
+        # Resumed from a checkpoint: the graph and labels the experts were training on come back.
+        if module.restored_connectivity is not None:
+            _install(trainer.datamodule, module.restored_connectivity)
+            module.restored_connectivity = None
 
     def on_train_epoch_end(self, trainer, module) -> None:
         # Runs before the checkpoint callbacks, so every checkpoint holds the experts it trained.
-        done = trainer.current_epoch + 1
-        trunk = module.hparams.trunk_epochs
-        if done == trunk:
-            self._first_experts(trainer, module)
-        elif done > trunk and (done - trunk) % module.hparams.merge_every == 0 and done < trainer.max_epochs:
-            self._merge_split_round(trainer, module, done)
-        if done == trainer.max_epochs:
-            datamodule = trainer.datamodule
-            labels = graph_routing(module, datamodule.X, datamodule.graph)
-            labels = reassign_fragments(datamodule.graph, labels, _rules(module, len(labels))["min_size"])
-            finish(module, datamodule.graph, labels)
+        steps = self._steps_due(trainer, module)
+        if not steps:
+            return
+        if trainer.world_size == 1:
+            changed = any([step(trainer, module) for step in steps])
+        else:
+            changed = _decide_once(trainer, module, steps)
+        if changed:
+            _restart(trainer, module)
+        if trainer.current_epoch + 1 == trainer.max_epochs and trainer.world_size > 1:
+            _check_ranks_agree(trainer, module)
 
-    # ------------------------------------------------------------------ steps
-    def _graph(self, module, X):
+    def _steps_due(self, trainer, module) -> list:
+        done, trunk = trainer.current_epoch + 1, module.hparams.trunk_epochs
+        steps = []
+        if done == trunk:
+            steps.append(self._first_experts)
+        elif done > trunk and (done - trunk) % module.hparams.merge_every == 0 and done < trainer.max_epochs:
+            steps.append(self._merge_split_round)
+        if done == trainer.max_epochs:
+            steps.append(self._finish)
+        return steps
+
+    # ------------------------------------------------------------------ steps (each: changed?)
+    def _graph(self, module, X) -> PointGraph:
         started = time.perf_counter()
         codes = module.trunk_codes(torch.as_tensor(X, device=module.device)).cpu().numpy()
-        graph = latent_graph(codes, module.hparams.n_neighbors, module.hparams.random_state)
-        _say(module, f"latent kNN graph: {graph.shape[0]} points, {graph.nnz // 2} edges "
+        h = module.hparams
+        graph = point_graph(codes, h.n_neighbors, h.max_graph_points, h.random_state)
+        on = f"{graph.graph.shape[0]} points" if len(graph.landmarks) == len(X) else \
+            f"{len(graph.landmarks)} landmarks of {len(X)} points"
+        _say(module, f"latent kNN graph: {on}, {graph.graph.nnz // 2} edges "
                      f"({time.perf_counter() - started:.1f} s)")
         return graph
 
-    def _first_experts(self, trainer, module) -> None:
+    def _first_experts(self, trainer, module) -> bool:
         datamodule = trainer.datamodule
         graph = self._graph(module, datamodule.X)
         started = time.perf_counter()
-        parts = partition(graph, **_rules(module, graph.shape[0]))
+        module.calibrate_error_scale(datamodule.X[graph.landmarks])
+        parts = partition(graph.graph, **_rules(module, graph.graph.shape[0]))
         seed = int(module.bank.active_slots[0])
         slots = [seed] + [_add_child(module, seed) for _ in range(parts.max())]
         labels = np.where(parts >= 0, np.asarray(slots)[np.maximum(parts, 0)], -1)
         if len(slots) > 1:
             module.recorder.record_split(seed, slots, trainer.current_epoch,
                                          sizes=np.bincount(parts[parts >= 0]).tolist(), rule="partition")
-        datamodule.graph, datamodule.labels = graph, labels
+        datamodule.set_graph(graph)
+        datamodule.labels = graph.to_points(labels)
         _say(module, f"first experts: {len(slots)} from the graph's parts "
                      f"({time.perf_counter() - started:.1f} s)")
-        _restart(trainer, module)
+        return True
 
-    def _merge_split_round(self, trainer, module, epoch: int) -> None:
+    def _merge_split_round(self, trainer, module) -> bool:
         """Stray points back to their neighbours, then splits, then merges (which may undo a split
         whose parts the merge rules join again, never the other way round)."""
-        started = time.perf_counter()
+        started, epoch = time.perf_counter(), trainer.current_epoch + 1
         datamodule = trainer.datamodule
-        graph = datamodule.graph
+        graph = datamodule.point_graph.graph
         rules = _rules(module, graph.shape[0])
-        labels = reassign_fragments(graph, graph_routing(module, datamodule.X, graph), rules["min_size"])
+        X = datamodule.X[datamodule.point_graph.landmarks]
+        labels = reassign_fragments(graph, graph_routing(module, X, graph), rules["min_size"])
         for slot in module.bank.active_slots.tolist():  # experts that own no point vanish
             if not np.any(labels == slot):
                 module.bank.remove_expert(slot)
@@ -96,14 +116,25 @@ class ConnectivityCallback(L.Callback):
                     module.bank.remove_expert(slot)
             module.recorder.record_merge(event["experts"], event["into"], epoch,
                                          sizes=event["sizes"], rule=event["rule"])
-        datamodule.labels = labels
+        datamodule.labels = datamodule.point_graph.to_points(labels)
         done = [f"split E{e['parent']} -> {', '.join(f'E{c}' for c in e['children'])}" for e in splits]
         done += [f"merged {' + '.join(f'E{x}' for x in e['experts'])} -> E{e['into']} ({e['rule']})"
                  for e in merges]
         _say(module, f"epoch {epoch}: {'; '.join(done) or 'no change'}; {module.bank.n_active} experts "
                      f"({time.perf_counter() - started:.1f} s)")
-        if merges or splits:
-            _restart(trainer, module)
+        return bool(merges or splits)
+
+    def _finish(self, trainer, module) -> bool:
+        """Landmarks (all points, without landmarks) by graph routing; every other point by the experts."""
+        datamodule = trainer.datamodule
+        graph = datamodule.point_graph
+        X = datamodule.X[graph.landmarks]
+        labels = reassign_fragments(graph.graph, graph_routing(module, X, graph.graph),
+                                    _rules(module, len(X))["min_size"])
+        slots = labels if len(labels) == graph.n_points else route(module, datamodule.X)
+        slots[graph.landmarks] = labels
+        finish(module, datamodule.graph, slots)
+        return False
 
 
 def graph_routing(module, X, graph, alpha: float = 0.9, steps: int = 20) -> np.ndarray:
@@ -122,6 +153,12 @@ def graph_routing(module, X, graph, alpha: float = 0.9, steps: int = 20) -> np.n
     for _ in range(steps):
         p = (1 - alpha) * start + alpha * (walk @ p)
     return module.bank.active_slots.cpu().numpy()[p.argmax(1)]
+
+
+def route(module, X) -> np.ndarray:
+    """Expert slot of every point by reconstruction error alone (the gate)."""
+    errors = module.expert_errors(torch.as_tensor(X, device=module.device))
+    return module.bank.active_slots.cpu().numpy()[errors.argmin(1).cpu().numpy()]
 
 
 def finish(module, graph, labels: np.ndarray) -> None:
@@ -160,6 +197,38 @@ def _add_child(module, parent: int) -> int:
     return slot
 
 
+def _install(datamodule, connectivity: dict) -> None:
+    datamodule.set_graph(connectivity["graph"])
+    datamodule.labels = connectivity["labels"]
+
+
+def _decide_once(trainer, module, steps) -> bool:
+    """Run ``steps`` on rank 0 and send the outcome (experts, graph, labels, history) to every rank."""
+    snapshot = None
+    if trainer.is_global_zero:
+        changed = any([step(trainer, module) for step in steps])
+        snapshot = {"changed": changed, "weights": module.state_dict(), "fit": module.fit_state()}
+    snapshot = trainer.strategy.broadcast(snapshot, src=0)
+    if not trainer.is_global_zero:
+        module.load_state_dict(snapshot["weights"])
+        module.load_fit_state(snapshot["fit"])
+        _install(trainer.datamodule, module.restored_connectivity)
+        module.restored_connectivity = None
+    return snapshot["changed"]
+
+
+def _check_ranks_agree(trainer, module) -> None:
+    """Fail loudly if the ranks ended with different experts or labels."""
+    weights = sum(float(p.double().sum()) for p in module.bank.parameters())
+    labels = float(np.sum(module.final_slots * np.arange(1, len(module.final_slots) + 1)))
+    digest = torch.tensor([weights, labels, float(module.bank.n_active)], dtype=torch.float64,
+                          device=module.device)
+    every = trainer.strategy.all_gather(digest).reshape(trainer.world_size, -1)
+    if not torch.equal(every, every[:1].expand_as(every)):
+        raise RuntimeError(f"the {trainer.world_size} ranks ended with different experts: {every.tolist()}")
+    _say(module, f"{trainer.world_size} ranks agree: identical experts and labels")
+
+
 def _restart(trainer, module) -> None:
     """The experts changed: warm up again on graph labels, with a fresh optimizer."""
     module.structure_epoch = trainer.current_epoch + 1
@@ -167,5 +236,5 @@ def _restart(trainer, module) -> None:
 
 
 def _say(module, message: str) -> None:
-    if module.hparams.verbose:
+    if module.hparams.verbose and module.trainer.is_global_zero:
         print(f"[mixae-graph] {message}", flush=True)

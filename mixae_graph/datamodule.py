@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from .datasets import ClusterData, from_arrays, load_dataset
+from .graph import PointGraph
 
 
 class MixAEDataModule(L.LightningDataModule):
@@ -35,8 +36,13 @@ class MixAEDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.seed = seed
         self._data: ClusterData | None = None
-        self.graph: sp.csr_matrix | None = None  # (n, n) kNN graph over the latent codes
+        self.point_graph: PointGraph | None = None  # the latent kNN graph (maybe over landmarks)
+        self.graph: sp.csr_matrix | None = None  # the same as (n, n): the neighbours drawn
         self.labels: np.ndarray | None = None  # (n,) expert slot of every point, -1 if none
+
+    def set_graph(self, point_graph: PointGraph | None) -> None:
+        self.point_graph = point_graph
+        self.graph = None if point_graph is None else point_graph.full()
 
     @classmethod
     def from_arrays(cls, X, y=None, batch_size: int = 256, seed: int = 0) -> "MixAEDataModule":

@@ -6,11 +6,15 @@ It is built in the latent space itself, not on a UMAP layout: a ``min_dist=0`` l
 and a kNN graph over the clumps breaks one thin manifold into many components (measured: two moons
 lifted to 50-D gave 12 components on a 10-D layout, 2 on the latent codes). The layout is kept for
 pictures (:func:`embed`).
+
+Above ``max_points`` points the graph is built on a random sample of landmarks (:func:`point_graph`),
+so its cost stops growing with the data; every other point follows its nearest landmark.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -42,6 +46,75 @@ def latent_graph(codes: np.ndarray, n_neighbors: int = 15, random_state: int = 0
     graph = graph.tocsr()
     graph.eliminate_zeros()
     return graph
+
+
+@dataclass
+class PointGraph:
+    """The latent kNN graph over every point, or over a sample of landmarks.
+
+    Attributes
+    ----------
+    graph : csr_matrix of shape (m, m)
+        The kNN graph over the landmarks (all points when ``m == n``).
+    landmarks : ndarray of shape (m,)
+        Row of the data of each landmark, sorted.
+    nearest : ndarray of shape (n,)
+        Index (into ``landmarks``) of every point's nearest landmark in the latent space; a
+        landmark is its own nearest.
+    """
+
+    graph: sp.csr_matrix
+    landmarks: np.ndarray
+    nearest: np.ndarray
+
+    @property
+    def n_points(self) -> int:
+        return len(self.nearest)
+
+    def full(self) -> sp.csr_matrix:
+        """The graph as ``(n, n)``: points that are not landmarks have no edges."""
+        coo = self.graph.tocoo()
+        rows, cols = self.landmarks[coo.row], self.landmarks[coo.col]
+        return sp.csr_matrix((coo.data, (rows, cols)), shape=(self.n_points, self.n_points))
+
+    def to_points(self, landmark_values: np.ndarray) -> np.ndarray:
+        """Spread one value per landmark to every point (its nearest landmark's)."""
+        return np.asarray(landmark_values)[self.nearest]
+
+    def state_dict(self) -> dict:
+        """Tensors only, so that checkpoints load with ``torch.load(weights_only=True)``."""
+        import torch
+
+        return {"indptr": torch.as_tensor(self.graph.indptr, dtype=torch.long),
+                "indices": torch.as_tensor(self.graph.indices, dtype=torch.long),
+                "data": torch.as_tensor(self.graph.data, dtype=torch.float32),
+                "landmarks": torch.as_tensor(self.landmarks, dtype=torch.long),
+                "nearest": torch.as_tensor(self.nearest, dtype=torch.long)}
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> "PointGraph":
+        m = len(state["landmarks"])
+        graph = sp.csr_matrix((state["data"].numpy(), state["indices"].numpy(), state["indptr"].numpy()),
+                              shape=(m, m))
+        return cls(graph, state["landmarks"].numpy(), state["nearest"].numpy())
+
+
+def point_graph(codes: np.ndarray, n_neighbors: int = 15, max_points: int | None = None,
+                random_state: int = 0) -> PointGraph:
+    """:func:`latent_graph` over all ``codes``, or over ``max_points`` landmarks drawn at random
+    when there are more points than that."""
+    codes = np.asarray(codes, dtype=np.float32)
+    n = len(codes)
+    if max_points is None or n <= max_points:
+        return PointGraph(latent_graph(codes, n_neighbors, random_state), np.arange(n), np.arange(n))
+    from sklearn.neighbors import NearestNeighbors
+
+    landmarks = np.sort(np.random.default_rng(random_state).choice(n, max_points, replace=False))
+    graph = latent_graph(codes[landmarks], n_neighbors, random_state)
+    nearest = NearestNeighbors(n_neighbors=1).fit(codes[landmarks]).kneighbors(
+        codes, return_distance=False)[:, 0]
+    nearest[landmarks] = np.arange(len(landmarks))  # ties among duplicates: a landmark is its own
+    return PointGraph(graph, landmarks, nearest)
 
 
 def embed(codes: np.ndarray, n_components: int = 2, n_neighbors: int = 15, random_state: int = 0):

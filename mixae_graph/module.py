@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .experts import ExpertBank
+from .graph import PointGraph
 from .objective import mixae_objective
 from .routing import reconstruction_error, soft_assignment
 from .tree import TreeRecorder, build_cluster_tree
@@ -39,6 +40,10 @@ class MixAEGraphModule(L.LightningModule):
         Slots in the expert bank.
     n_neighbors : int, default=15
         Neighbours per point in the latent kNN graph.
+    max_graph_points : int or None, default=20000
+        Largest graph: with more points, the graph is built on this many landmarks drawn at random,
+        every other point follows its nearest landmark while training and its best expert at the
+        end, so the graph's cost stops growing with the data. None: always every point.
     resolution : float, default=0.5
         Louvain resolution of the pieces the merge rules start from.
     merge_threshold : float, default=0.7
@@ -77,6 +82,7 @@ class MixAEGraphModule(L.LightningModule):
         expert_hidden: tuple[int, ...] = (128,),
         max_experts: int = 32,
         n_neighbors: int = 15,
+        max_graph_points: int | None = 20000,
         resolution: float = 0.5,
         merge_threshold: float = 0.7,
         chain_share: float = 0.8,
@@ -110,6 +116,7 @@ class MixAEGraphModule(L.LightningModule):
         self.tree_sizes: dict[int, int] = {}
         self.tree_weights: dict[tuple[int, int], float] = {}
         self.final_slots: np.ndarray | None = None  # expert of every training point after the fit
+        self.restored_connectivity: dict | None = None  # graph and labels from a checkpoint
 
     # ------------------------------------------------------------------ data scaling
     def fit_scaling(self, X: np.ndarray) -> None:
@@ -120,6 +127,13 @@ class MixAEGraphModule(L.LightningModule):
 
     def standardize(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.feature_mean) / self.feature_scale
+
+    def calibrate_error_scale(self, X: np.ndarray) -> None:
+        """Start the typical error (the unit of routing) at the experts' mean error on ``X``; training
+        then follows it with a moving average."""
+        self.error_scale.fill_(1.0)
+        errors = self.expert_errors(torch.as_tensor(X, device=self.device))
+        self.error_scale.copy_(errors.min(1).values.mean().clamp(min=1e-12))
 
     # ------------------------------------------------------------------ inference
     def trunk_codes(self, x: torch.Tensor) -> torch.Tensor:
@@ -214,19 +228,39 @@ class MixAEGraphModule(L.LightningModule):
         """The cluster tree (a networkx DiGraph) of the last fit."""
         return build_cluster_tree(self.tree_sizes, self.tree_weights, self.recorder.events)
 
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["mixae_graph"] = {
+    def fit_state(self) -> dict:
+        """What a fit knows besides its tensors: history, tree, graph and labels (tensors and plain
+        values only, so that checkpoints load with ``weights_only=True``)."""
+        state = {
             "history": self.recorder.state_dict(),
             "structure_epoch": int(self.structure_epoch),
             "tree_sizes": {int(k): int(v) for k, v in self.tree_sizes.items()},
             "tree_weights": [[int(a), int(b), float(w)] for (a, b), w in self.tree_weights.items()],
         }
+        if self.final_slots is not None:
+            state["final_slots"] = torch.as_tensor(self.final_slots, dtype=torch.long)
+        datamodule = self._trainer.datamodule if self._trainer is not None else None
+        if datamodule is not None and datamodule.point_graph is not None:
+            state["graph"] = datamodule.point_graph.state_dict()
+            state["labels"] = torch.as_tensor(datamodule.labels, dtype=torch.long)
+        return state
+
+    def load_fit_state(self, state: dict) -> None:
+        self.recorder.load_state_dict(state["history"])
+        self.structure_epoch = state["structure_epoch"]
+        self.tree_sizes = {int(k): v for k, v in state["tree_sizes"].items()}
+        self.tree_weights = {(a, b): w for a, b, w in state["tree_weights"]}
+        if "final_slots" in state:
+            self.final_slots = state["final_slots"].numpy()
+        if "graph" in state:
+            self.restored_connectivity = {"graph": PointGraph.from_state_dict(state["graph"]),
+                                          "labels": state["labels"].numpy()}
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["mixae_graph"] = self.fit_state()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("mixae_graph")
         if state is None:
             raise ValueError("not a mixae-graph checkpoint: it has no 'mixae_graph' entry")
-        self.recorder.load_state_dict(state["history"])
-        self.structure_epoch = state["structure_epoch"]
-        self.tree_sizes = {int(k): v for k, v in state["tree_sizes"].items()}
-        self.tree_weights = {(a, b): w for a, b, w in state["tree_weights"]}
+        self.load_fit_state(state)
