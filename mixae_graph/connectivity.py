@@ -219,7 +219,7 @@ def _decide_once(trainer, module, steps) -> bool:
 
 def _check_ranks_agree(trainer, module) -> None:
     """Fail loudly if the ranks ended with different experts or labels."""
-    weights = sum(float(p.double().sum()) for p in module.bank.parameters())
+    weights = sum(float(p.detach().double().sum()) for p in module.bank.parameters())
     labels = float(np.sum(module.final_slots * np.arange(1, len(module.final_slots) + 1)))
     digest = torch.tensor([weights, labels, float(module.bank.n_active)], dtype=torch.float64,
                           device=module.device)

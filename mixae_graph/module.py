@@ -178,7 +178,8 @@ class MixAEGraphModule(L.LightningModule):
         x = self.standardize(batch[0])
         trunk = F.mse_loss(self.trunk(x)[0][:, 0], x)
         seed = F.mse_loss(self.bank(x, self.bank.active_slots[:1])[0][:, 0], x)
-        self.log_dict({"train/trunk": trunk, "train/seed": seed}, prog_bar=True, on_epoch=True)
+        self.log_dict({"train/trunk": trunk, "train/seed": seed}, prog_bar=True, on_epoch=True,
+                      sync_dist=True)
         return trunk + seed
 
     def _expert_step(self, batch):
@@ -205,8 +206,8 @@ class MixAEGraphModule(L.LightningModule):
             alpha=self.hparams.alpha, beta=self.hparams.beta, gamma=self.hparams.gamma,
             border_weight=self.hparams.border_weight,
         )
-        self.log_dict({f"train/{name}": value for name, value in parts.items()}, on_epoch=True)
-        self.log("experts", float(len(slots)), prog_bar=True, on_epoch=True)
+        self.log_dict({f"train/{name}": value for name, value in parts.items()}, on_epoch=True, sync_dist=True)
+        self.log("experts", float(len(slots)), prog_bar=True, on_epoch=True, sync_dist=True)
         return total
 
     def _columns(self, slots: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
