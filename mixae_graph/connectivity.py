@@ -15,7 +15,7 @@ import scipy.sparse as sp
 import torch
 
 from .graph import PointGraph, expert_weights, point_graph
-from .merge_split import join_pieces, partition, reassign_fragments, split_experts
+from .merge_split import chain_groups, join_pieces, partition, reassign_fragments, split_experts
 from .routing import soft_assignment
 
 
@@ -25,6 +25,15 @@ class ConnectivityCallback(L.Callback):
     Under data parallelism (DDP) every step is decided once, on rank 0, and broadcast with the
     experts' weights, so that every rank holds identical experts and labels.
     """
+
+    def __init__(self):
+        self._chains = (None, None)  # (graph, its chain_groups): they depend on the graph only
+
+    def chains(self, module, graph) -> np.ndarray:
+        if self._chains[0] is not graph:
+            h = module.hparams
+            self._chains = (graph, chain_groups(graph, h.chain_share, random_state=h.random_state))
+        return self._chains[1]
 
     def on_train_start(self, trainer, module) -> None:
         # Resumed from a checkpoint: the graph and labels the experts were training on come back.
@@ -74,7 +83,8 @@ class ConnectivityCallback(L.Callback):
         graph = self._graph(module, datamodule.X)
         started = time.perf_counter()
         module.calibrate_error_scale(datamodule.X[graph.landmarks])
-        parts = partition(graph.graph, **_rules(module, graph.graph.shape[0]))
+        parts = partition(graph.graph, **_rules(module, graph.graph.shape[0]),
+                          chains=self.chains(module, graph.graph))
         seed = int(module.bank.active_slots[0])
         slots = [seed] + [_add_child(module, seed) for _ in range(parts.max())]
         labels = np.where(parts >= 0, np.asarray(slots)[np.maximum(parts, 0)], -1)
@@ -109,7 +119,7 @@ class ConnectivityCallback(L.Callback):
             module.recorder.record_split(event["parent"], children, epoch, sizes=event["sizes"],
                                          rule=event["rule"])
         labels, merges = join_pieces(graph, labels, min_size=rules["min_size"], threshold=None,
-                                     chain_share=rules["chain_share"], random_state=rules["random_state"])
+                                     chain_share=rules["chain_share"], chains=self.chains(module, graph))
         for event in merges:
             for slot in event["experts"]:
                 if slot != event["into"]:

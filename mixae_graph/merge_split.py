@@ -92,8 +92,8 @@ def reassign_fragments(graph, labels, min_size: int) -> np.ndarray:
         _, part = connected_components(graph[members][:, members], directed=False)
         sizes = np.bincount(part)
         if len(sizes) > 1:
-            keep = np.argmax(sizes)
-            stray[members[(part != keep) & (sizes[part] < min_size)]] = True
+            # Every largest part stays: picking one of several equal parts would go by row order.
+            stray[members[(sizes[part] < sizes.max()) & (sizes[part] < min_size)]] = True
     if not stray.any() or stray.all():
         return labels
     onehot, ids = membership(labels)
@@ -198,7 +198,7 @@ def merge_chains(graph, labels, chain_share: float = 0.8, random_state: int = 0,
 
 
 def join_pieces(graph, labels, *, min_size: int, threshold: float | None, chain_share: float,
-                random_state: int = 0):
+                random_state: int = 0, chains: np.ndarray | None = None):
     """Apply the merge rules in order (small pieces, conductance, chains) until nothing changes.
 
     ``threshold=None`` skips the conductance rule. It compares a cut with the cohesion on either
@@ -207,7 +207,8 @@ def join_pieces(graph, labels, *, min_size: int, threshold: float | None, chain_
     ratios below 0.5 as communities to 1.1 once routed).
     """
     events = []
-    chains = chain_groups(graph, chain_share, random_state=random_state)
+    if chains is None:  # they depend on the graph only: callers that keep the graph keep them
+        chains = chain_groups(graph, chain_share, random_state=random_state)
     while True:
         before = len(events)
         labels, new = absorb_small(graph, labels, min_size)
@@ -221,12 +222,13 @@ def join_pieces(graph, labels, *, min_size: int, threshold: float | None, chain_
             return labels, events
 
 
-def partition(graph, *, resolution=1.0, min_size=10, threshold=0.7, chain_share=0.8, random_state=0):
+def partition(graph, *, resolution=1.0, min_size=10, threshold=0.7, chain_share=0.8, random_state=0,
+              chains=None):
     """Louvain pieces of ``graph`` joined by the merge rules: labels ``0..k-1``, ``-1`` for points in
     isolated specks smaller than ``min_size``."""
     pieces = communities(graph, resolution, random_state)
     labels, _ = join_pieces(graph, pieces, min_size=min_size, threshold=threshold,
-                            chain_share=chain_share, random_state=random_state)
+                            chain_share=chain_share, random_state=random_state, chains=chains)
     labels = np.unique(labels, return_inverse=True)[1]
     sizes = np.bincount(labels)
     if sizes.max() < min_size:

@@ -184,13 +184,14 @@ def test_merge_chains_leaves_blobs_that_touch_many():
 
 
 def test_merge_chains_acts_per_component():
-    # A ring cut in 5 pieces (nodes 0..149) next to six blobs (nodes 150..329), no edge between.
-    edges = ring_edges(range(150), k=5) + [(a + 150, b + 150, w) for a, b, w in blobs_edges(6, 30)]
-    graph = graph_from_edges(330, edges)
-    labels = np.concatenate([np.repeat([0, 1, 2, 3, 4], 30), np.repeat([10, 11, 12, 13, 14, 15], 30)])
+    # A ring of 300 nodes cut in 6 pieces next to six blobs (nodes 300..479), no edge between.
+    # (Louvain cuts a ring into ~sqrt(edges) pieces; a chain needs 4 or more.)
+    edges = ring_edges(range(300), k=5) + [(a + 300, b + 300, w) for a, b, w in blobs_edges(6, 30)]
+    graph = graph_from_edges(480, edges)
+    labels = np.concatenate([np.repeat(np.arange(6), 50), np.repeat([10, 11, 12, 13, 14, 15], 30)])
     new, events = merge_chains(graph, labels)
-    assert len(np.unique(new[:150])) == 1
-    np.testing.assert_array_equal(new[150:], labels[150:])
+    assert len(np.unique(new[:300])) == 1
+    np.testing.assert_array_equal(new[300:], labels[300:])
     assert_merge_keeps_points(labels, new)
     assert len(events) == 1
 

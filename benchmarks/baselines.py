@@ -1,0 +1,76 @@
+"""Baseline code shared by the benchmark scripts (``quality.py``, ``speed.py``).
+
+:class:`N2D` is the N2D baseline (McConville et al. 2019): an MLP autoencoder d-500-500-2000-10 of
+mixae-graph's trunk shape, UMAP of its codes to K dimensions (``min_dist=0``), a full-covariance
+Gaussian mixture. ``fit`` clusters the training points; ``predict`` is the out-of-sample path
+(encode with the trained autoencoder, ``UMAP.transform``, ``GaussianMixture.predict``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.mixture import GaussianMixture
+
+from mixae_graph.experts import ExpertBank
+
+
+def standardize(X: np.ndarray, mean=None, scale=None) -> torch.Tensor:
+    """mixae-graph's scaling: centre each feature, divide by one global RMS (both from ``X`` unless given)."""
+    x = torch.as_tensor(X, dtype=torch.float32)
+    x = x - (x.mean(0) if mean is None else mean)
+    return x / (x.pow(2).mean().sqrt().clamp(min=1e-8) if scale is None else scale)
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator):
+    order = torch.randperm(n, generator=generator)
+    return order.split(batch_size)
+
+
+class N2D:
+    """Autoencoder -> UMAP of the codes to ``n_clusters`` dims -> full-covariance GMM.
+
+    The autoencoder trains ``epochs`` epochs (Adam lr 1e-3, batch 256, MSE) on the standardized data.
+    After ``fit``: ``labels_`` (training clusters) and ``final_mse_`` (last batch's loss).
+    """
+
+    def __init__(self, n_clusters: int, epochs: int, random_state: int = 0, n_neighbors: int = 20):
+        self.n_clusters, self.epochs = n_clusters, epochs
+        self.random_state, self.n_neighbors = random_state, n_neighbors
+
+    def _encode(self, x: torch.Tensor) -> np.ndarray:
+        with torch.no_grad():
+            return torch.cat([self.ae_.encode(chunk)[:, 0] for chunk in x.split(4096)]).numpy()
+
+    def fit(self, X):
+        import umap
+
+        seed = self.random_state
+        torch.manual_seed(seed)
+        raw = torch.as_tensor(X, dtype=torch.float32)
+        self.mean_ = raw.mean(0)
+        self.scale_ = (raw - self.mean_).pow(2).mean().sqrt().clamp(min=1e-8)
+        x = standardize(X, self.mean_, self.scale_)
+        self.ae_ = ExpertBank(x.shape[1], (500, 500, 2000), 10, max_experts=1)  # the trunk's shape
+        self.ae_.active[0] = True
+        optimizer = torch.optim.Adam(self.ae_.parameters(), lr=1e-3)
+        generator = torch.Generator().manual_seed(seed)
+        for _ in range(self.epochs):
+            for idx in batches(len(x), 256, generator):
+                loss = F.mse_loss(self.ae_(x[idx])[0][:, 0], x[idx])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        self.final_mse_ = float(loss.detach())
+        self.umap_ = umap.UMAP(n_components=self.n_clusters, min_dist=0.0, n_neighbors=self.n_neighbors,
+                               random_state=seed)
+        embedded = self.umap_.fit_transform(self._encode(x))
+        self.gmm_ = GaussianMixture(n_components=self.n_clusters, covariance_type="full", random_state=seed)
+        self.labels_ = self.gmm_.fit_predict(embedded)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Clusters of new points: encode, ``UMAP.transform``, ``GaussianMixture.predict``."""
+        codes = self._encode(standardize(X, self.mean_, self.scale_))
+        return self.gmm_.predict(self.umap_.transform(codes))
