@@ -19,9 +19,12 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
+import re
 import sys
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -126,10 +129,82 @@ def write_labels(labels: np.ndarray, path: str | os.PathLike) -> Path:
     return path
 
 
+class MixAEGraphArgumentParser(LightningArgumentParser):
+    """A parse error in a few lines: the message, and for an unknown key the valid keys of its group
+    (with the closest match), instead of jsonargparse's ~90 lines of usage."""
+
+    def error(self, message: str, ex: Exception | None = None):
+        if not self.exit_on_error or os.environ.get("MIXAE_GRAPH_DEBUG") or os.environ.get("JSONARGPARSE_DEBUG"):
+            super().error(message, ex)  # raises, or prints the full usage
+        parser = getattr(ex, "subcommand_parser", None) or self
+        lines = [f"mixae-graph: error: {_shorten(message)}"]
+        unknown = re.search(r"unrecognized arguments: --([\w.]+)|does not accept option '([\w.]+)'", message)
+        if unknown:
+            key = unknown.group(1) or unknown.group(2)
+            group, _, name = key.rpartition(".")
+            valid = _valid_keys(parser, group)
+            if valid:
+                close = difflib.get_close_matches(name, valid, n=1)
+                if close:
+                    lines.append(f"did you mean {'.'.join(filter(None, [group, close[0]]))}?")
+                lines += textwrap.wrap(f"valid {group or 'top-level'} keys: {', '.join(valid)}", 100,
+                                       subsequent_indent="  ")
+        command = " ".join(["mixae-graph", *parser.prog.replace(" [options]", "").split()[1:]])
+        lines.append(f"(every option, with its default: {command} --help)")
+        sys.stderr.write("\n".join(lines) + "\n")
+        self.exit(2)
+
+
+def _shorten(message: str, max_lines: int = 6) -> str:
+    lines = [line for line in str(message).strip().splitlines() if line.strip()]
+    return "\n".join(lines[:max_lines] + (["..."] if len(lines) > max_lines else []))
+
+
+def _valid_keys(parser, group: str) -> list[str]:
+    """The keys directly under ``group`` ("" for the top level) that ``parser`` accepts."""
+    prefix = f"{group}." if group else ""
+    keys = []
+    for action in parser._actions:
+        dest = getattr(action, "dest", "") or ""
+        if dest.startswith(prefix) and dest not in ("help", "==SUPPRESS=="):
+            key = dest[len(prefix):].split(".")[0]
+            if key and key not in keys and not key.startswith("_"):
+                keys.append(key)
+    return keys
+
+
+def check_checkpoint(path) -> None:
+    """Refuse a checkpoint that is missing, corrupt or not mixae-graph's, before Lightning reads it.
+
+    Read with ``weights_only=True`` (and ``mmap``, so the weights are not loaded twice): a checkpoint
+    never runs pickled code.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"no such checkpoint: {path}")
+    with open(path, "rb") as file:
+        if file.read(4) != b"PK\x03\x04":  # torch.save writes a zip archive
+            raise ValueError(f"could not read checkpoint {path}: it is not a PyTorch checkpoint (not a zip archive)")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as exc:  # noqa: BLE001  torch raises pickle, zip and runtime errors alike
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(
+            f"could not read checkpoint {path}: it is not a PyTorch checkpoint, or it is truncated or "
+            f"corrupt ({first})"
+        ) from None
+    if not isinstance(checkpoint, dict) or "mixae_graph" not in checkpoint or "state_dict" not in checkpoint:
+        raise ValueError(
+            f"{path} is not a mixae-graph checkpoint (one written by mixae-graph fit, such as "
+            "runs/version_N/checkpoints/last.ckpt): it has no 'mixae_graph' entry"
+        )
+
+
 class MixAEGraphCLI(LightningCLI):
     """LightningCLI for mixae-graph: links, trainer defaults, and the labels written after fit/predict."""
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("parser_class", MixAEGraphArgumentParser)
         kwargs.setdefault("trainer_defaults", TRAINER_DEFAULTS)
         kwargs.setdefault("seed_everything_default", 0)
         kwargs.setdefault("save_config_kwargs", {"overwrite": True})
@@ -150,12 +225,29 @@ class MixAEGraphCLI(LightningCLI):
                             help="Where fit/predict write the cluster of every point "
                                  "(default: labels.csv in the run's log folder).")
 
+    def parse_arguments(self, parser, args) -> None:
+        super().parse_arguments(parser, args)
+        config = self.config[self.config.subcommand] if self.config.get("subcommand") else self.config
+        ckpt_path = config.get("ckpt_path")
+        if ckpt_path and str(ckpt_path) not in ("best", "last", "hpc") and not str(ckpt_path).startswith("registry"):
+            check_checkpoint(ckpt_path)  # before Lightning reads its hyperparameters
+
     def before_instantiate_classes(self) -> None:
+        from .estimator import check_settings
+
         config = self.config[self.subcommand] if self.subcommand else self.config
+        model = config.get("model")
+        if model is not None:  # out-of-range settings: refused now, not after the trunk's epochs
+            check_settings({k: v for k, v in vars(model).items() if not k.startswith("_")})
         if config.get("quiet"):  # no progress bar, no graph-step lines; the summary stays
             config["model.verbose"] = False
             config["trainer.enable_progress_bar"] = False
             config["trainer.enable_model_summary"] = False
+
+    def before_fit(self) -> None:
+        from .estimator import check_settings
+
+        check_settings({"n_neighbors": self.model.hparams.n_neighbors}, len(self.datamodule.X))
 
     def instantiate_trainer(self, **kwargs):
         config = self._get(self.config_init, "trainer", default={})
@@ -164,45 +256,46 @@ class MixAEGraphCLI(LightningCLI):
         return super().instantiate_trainer(**kwargs)
 
     # ------------------------------------------------------------------ outputs
-    def _labels_path(self) -> Path:
+    def _labels_path(self, log_dir: str | None) -> Path:
         given = self._get(self.config, "labels_path")
         if given:
             return Path(given)
-        return Path(self.trainer.log_dir or os.getcwd()) / "labels.csv"
+        return Path(log_dir or os.getcwd()) / "labels.csv"
 
     def _say(self, message: str) -> None:
-        if self.trainer.is_global_zero:
-            print(f"[mixae-graph] {message}", flush=True)
+        print(f"[mixae-graph] {message}", flush=True)
 
     def after_fit(self) -> None:
         trainer, module, data = self.trainer, self.model, self.datamodule
-        if trainer.interrupted:
+        log_dir = trainer.log_dir  # a collective call under DDP: every rank asks, then rank 0 writes
+        if trainer.interrupted or not trainer.is_global_zero:
             return
         checkpoint = trainer.checkpoint_callback
         ckpt_path = checkpoint.last_model_path if checkpoint is not None else None
         labels = module.fit_labels()
-        labels_path = write_labels(labels, self._labels_path())
+        labels_path = write_labels(labels, self._labels_path(log_dir))
         summary = f"{int(module.bank.n_active)} experts, {len(np.unique(labels))} clusters"
         scores = None
         if data.y is not None:
             scores = evaluate(data.y, labels)
             summary += f"; ACC {scores['acc']:.3f}  NMI {scores['nmi']:.3f}  ARI {scores['ari']:.3f}"
         self._say(summary)
-        if trainer.log_dir is not None:
-            self._say(f"config:     {Path(trainer.log_dir) / 'config.yaml'}")
+        if log_dir is not None:
+            self._say(f"config:     {Path(log_dir) / 'config.yaml'}")
         if ckpt_path is not None:
             self._say(f"checkpoint: {ckpt_path}")
         self._say(f"labels:     {labels_path}")
-        if trainer.log_dir is not None and trainer.is_global_zero:
-            report = write_report(fitted_estimator(module, data), data.data, trainer.log_dir, scores)
+        if log_dir is not None:
+            report = write_report(fitted_estimator(module, data), data.data, log_dir, scores)
             self._say(f"report:     {report}")
 
     def after_predict(self) -> None:
+        log_dir = self.trainer.log_dir
         predictions = self.trainer.predict_loop.predictions
-        if not predictions:
+        if not predictions or not self.trainer.is_global_zero:
             return
         labels = torch.cat([p.cpu() for p in predictions]).numpy()
-        path = write_labels(labels, self._labels_path())
+        path = write_labels(labels, self._labels_path(log_dir))
         self._say(f"{len(labels)} labels, {len(np.unique(labels))} clusters: {path}")
 
 

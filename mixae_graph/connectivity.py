@@ -85,6 +85,7 @@ class ConnectivityCallback(L.Callback):
         module.calibrate_error_scale(datamodule.X[graph.landmarks])
         parts = partition(graph.graph, **_rules(module, graph.graph.shape[0]),
                           chains=self.chains(module, graph.graph))
+        parts = _largest(parts, module.hparams.max_experts)
         seed = int(module.bank.active_slots[0])
         slots = [seed] + [_add_child(module, seed) for _ in range(parts.max())]
         labels = np.where(parts >= 0, np.asarray(slots)[np.maximum(parts, 0)], -1)
@@ -110,6 +111,7 @@ class ConnectivityCallback(L.Callback):
             if not np.any(labels == slot):
                 module.bank.remove_expert(slot)
         split_labels, splits = split_experts(graph, labels, min_size=rules["min_size"])
+        splits = _within_capacity(module, splits)
         for event in splits:
             children = [event["parent"]]
             for child in event["children"][1:]:
@@ -175,6 +177,9 @@ def finish(module, graph, labels: np.ndarray) -> None:
     """Final clusters: the tree over the experts, cut at ``n_clusters`` when given."""
     from .tree import cut_tree
 
+    for slot in module.bank.active_slots.tolist():  # experts that own no point vanish
+        if not np.any(labels == slot):
+            module.bank.remove_expert(slot)
     module.final_slots = labels
     slots = module.bank.active_slots.tolist()
     weights, ids = expert_weights(graph, labels)
@@ -191,6 +196,27 @@ def finish(module, graph, labels: np.ndarray) -> None:
     module.cluster_of_slot.fill_(-1)
     for slot, c in cluster.items():
         module.cluster_of_slot[slot] = c
+
+
+def _within_capacity(module, splits: list[dict]) -> list[dict]:
+    """The splits the bank has free slots for, in order; the rest wait (their experts stay whole)."""
+    free, kept = module.bank.max_experts - module.bank.n_active, []
+    for event in splits:
+        if len(event["children"]) - 1 <= free:
+            kept.append(event)
+            free -= len(event["children"]) - 1
+    return kept
+
+
+def _largest(parts: np.ndarray, k: int) -> np.ndarray:
+    """Keep the ``k`` largest parts (``0..k-1``); points of the others (``-1``) go to the experts."""
+    sizes = np.bincount(parts[parts >= 0])
+    if len(sizes) <= k:
+        return parts
+    keep = np.argsort(-sizes, kind="stable")[:k]
+    relabel = np.full(len(sizes), -1)
+    relabel[np.sort(keep)] = np.arange(k)
+    return np.where(parts >= 0, relabel[np.maximum(parts, 0)], -1)
 
 
 def _rules(module, n_points: int) -> dict:

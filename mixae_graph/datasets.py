@@ -217,6 +217,8 @@ def load_file(path) -> ClusterData:
             f"unsupported file type {path.suffix or '(none)'!r} for {path}; "
             f"supported: {', '.join(sorted(_FILE_READERS))}"
         )
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a data file")
     if not path.is_file():
         raise FileNotFoundError(f"no such data file: {path}")
     return reader(path)
@@ -230,6 +232,12 @@ def _reading(path: Path):
     except PermissionError:
         raise
     except (OSError, ValueError, EOFError, csv.Error, zipfile.BadZipFile, zlib.error) as exc:
+        if "allow_pickle" in str(exc):  # numpy's words for a pickle, which it would have to run
+            raise ValueError(
+                f"could not read {path}: it holds pickled Python objects or is not a numpy file at all; "
+                "pickles are refused (read with allow_pickle=False: unpickling can run code); "
+                "save plain numeric arrays"
+            ) from None
         raise ValueError(f"could not read {path}: {exc}") from exc
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import numbers
 import warnings
 
 import lightning as L
 import numpy as np
 import torch
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -52,6 +54,119 @@ def make_trainer(max_epochs: int, *, verbose: bool = False, **overrides) -> L.Tr
     )
     settings.update(overrides)
     return L.Trainer(**settings)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and bool(np.isfinite(value))
+
+
+def check_settings(settings: dict, n_samples: int | None = None) -> None:
+    """Refuse out-of-range settings with a ``ValueError`` that names the setting and its value.
+
+    ``settings`` maps :class:`~mixae_graph.module.MixAEGraphModule` parameter names (and the
+    estimator's ``batch_size``) to values; names it lacks are not checked. With ``n_samples``, also
+    checks that there are enough samples for the kNN graph. Shared by the estimator and the CLI.
+    """
+    def refuse(name, rule):
+        raise ValueError(f"{name} must be {rule}, got {settings[name]!r}")
+
+    def given(*names):
+        return [name for name in names if name in settings]
+
+    for name in given("trunk_epochs", "max_experts", "latent_dim", "merge_every", "batch_size"):
+        if not _is_int(settings[name]) or settings[name] < 1:
+            refuse(name, "a positive integer")
+    for name in given("expert_epochs", "warmup_epochs"):
+        if not _is_int(settings[name]) or settings[name] < 0:
+            refuse(name, "a non-negative integer")
+    if "n_neighbors" in settings and (not _is_int(settings["n_neighbors"]) or settings["n_neighbors"] < 2):
+        refuse("n_neighbors", "an integer of at least 2 (a point counts among its own neighbours)")
+    for name in given("temperature", "learning_rate", "resolution", "merge_threshold"):
+        if not _is_real(settings[name]) or settings[name] <= 0:
+            refuse(name, "a positive finite number")
+    for name in given("alpha", "beta", "gamma", "border_weight"):
+        if not _is_real(settings[name]) or settings[name] < 0:
+            refuse(name, "a non-negative finite number")
+    if "chain_share" in settings and not (_is_real(settings["chain_share"]) and 0 < settings["chain_share"] <= 1):
+        refuse("chain_share", "a number in (0, 1]")
+    if "min_cluster_fraction" in settings and not (
+            _is_real(settings["min_cluster_fraction"]) and 0 <= settings["min_cluster_fraction"] < 1):
+        refuse("min_cluster_fraction", "a number in [0, 1)")
+    for name in given("trunk_hidden", "expert_hidden"):
+        widths = settings[name]
+        if not isinstance(widths, (list, tuple)) or not all(_is_int(w) and w >= 1 for w in widths):
+            refuse(name, "a tuple of positive layer widths, e.g. (128,)")
+    graph_points = settings.get("max_graph_points")
+    if graph_points is not None and (not _is_int(graph_points) or graph_points <= settings.get("n_neighbors", 15)):
+        refuse("max_graph_points", "None or an integer above n_neighbors (the landmarks' kNN graph needs them)")
+    if settings.get("n_clusters") is not None and (not _is_int(settings["n_clusters"]) or settings["n_clusters"] < 1):
+        refuse("n_clusters", "None or a positive integer")
+    if "random_state" in settings and not (_is_int(settings["random_state"]) and 0 <= settings["random_state"] < 2**32):
+        refuse("random_state", "an integer seed from 0 to 2**32 - 1")
+    if n_samples is not None and "n_neighbors" in settings and n_samples <= settings["n_neighbors"]:
+        raise ValueError(
+            f"n_samples={n_samples} is too few for the kNN graph: it needs more than "
+            f"n_neighbors={settings['n_neighbors']} samples (lower n_neighbors or add data)"
+        )
+
+
+def _check_input(X) -> None:
+    """Refuse, with a message that names the problem, the input scikit-learn's checks word poorly:
+    None, text, ragged rows, complex numbers, 1-D or 3-D arrays, NaN or infinite values.
+
+    Sparse matrices, empty arrays and the feature count at predict time are left to ``validate_data``,
+    whose messages say what is wrong.
+    """
+    if X is None:
+        raise TypeError("X is None; pass an array of shape (n_samples, n_features)")
+    if sparse.issparse(X):
+        return
+    try:
+        array = np.asarray(X)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise ValueError(f"X could not be made into an array (rows of different lengths?): {exc}") from None
+    if array.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: X must hold real numbers, got dtype {array.dtype}")
+    if array.dtype.kind in "OSUV":  # objects, bytes, text
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            reason = str(exc)
+            if array.dtype.kind in "SU":  # say 'red', not np.str_('red')
+                try:
+                    array.astype(object).astype(np.float64)
+                except (TypeError, ValueError) as plain:
+                    reason = str(plain)
+            raise TypeError(
+                f"X must hold numbers, but it holds non-numeric values ({reason}); encode text columns as numbers"
+            ) from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"X must hold real numbers, got dtype {array.dtype}")
+    if array.ndim != 2:
+        hint = ""
+        if array.ndim == 1:
+            hint = ". Reshape your data: X.reshape(-1, 1) if it has one feature, X.reshape(1, -1) if it is one sample"
+        elif array.ndim > 2:
+            hint = "; flatten each sample first: X.reshape(len(X), -1)"
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got {array.ndim}-D with shape {array.shape}{hint}")
+    if array.dtype.kind == "f" and array.size:
+        rows = np.flatnonzero(~np.isfinite(array).all(axis=1))
+        if rows.size:
+            raise ValueError(
+                f"X has NaN or infinite values in {rows.size} of {len(array)} rows (first: row {rows[0]}); "
+                "drop or impute them first"
+            )
+        if array.dtype.itemsize > 4:  # beyond float32's range: infinite once converted
+            rows = np.flatnonzero((np.abs(array) > np.finfo(np.float32).max).any(axis=1))
+            if rows.size:
+                raise ValueError(
+                    f"X has values beyond float32's range (|x| > 3.4e38) in {rows.size} of {len(array)} rows "
+                    f"(first: row {rows[0]}); rescale them first"
+                )
 
 
 class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -103,6 +218,7 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         expert_hidden=_DEFAULTS["expert_hidden"],
         max_experts=_DEFAULTS["max_experts"],
         n_neighbors=_DEFAULTS["n_neighbors"],
+        max_graph_points=_DEFAULTS["max_graph_points"],
         resolution=_DEFAULTS["resolution"],
         merge_threshold=_DEFAULTS["merge_threshold"],
         chain_share=_DEFAULTS["chain_share"],
@@ -127,6 +243,7 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         self.expert_hidden = expert_hidden
         self.max_experts = max_experts
         self.n_neighbors = n_neighbors
+        self.max_graph_points = max_graph_points
         self.resolution = resolution
         self.merge_threshold = merge_threshold
         self.chain_share = chain_share
@@ -148,32 +265,11 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         return {name: params[name] for name in _DEFAULTS if name in params}
 
     def _validate_settings(self, n_samples: int) -> None:
-        positive = ["trunk_epochs", "max_experts", "n_neighbors", "latent_dim", "merge_every", "batch_size"]
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ["expert_epochs", "warmup_epochs"]:
-            if not isinstance(getattr(self, name), (int, np.integer)) or getattr(self, name) < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {getattr(self, name)!r}")
-        for name in ["temperature", "learning_rate", "resolution", "merge_threshold"]:
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
-        for name in ["alpha", "beta", "gamma", "border_weight"]:
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)!r}")
-        if not 0 < self.chain_share <= 1 or not 0 <= self.min_cluster_fraction < 1:
-            raise ValueError("chain_share must be in (0, 1] and min_cluster_fraction in [0, 1)")
-        if self.n_clusters is not None and (not isinstance(self.n_clusters, (int, np.integer)) or self.n_clusters < 1):
-            raise ValueError(f"n_clusters must be None or a positive integer, got {self.n_clusters!r}")
-        if n_samples <= self.n_neighbors:
-            raise ValueError(
-                f"n_samples={n_samples} is too few for the kNN graph: it needs more than "
-                f"n_neighbors={self.n_neighbors} samples (lower n_neighbors or add data)"
-            )
+        check_settings(self.get_params(), n_samples)
 
     def fit(self, X, y=None):
         """Fit the experts and their graph on ``X`` (``y`` is ignored)."""
+        _check_input(X)
         X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
         self._validate_settings(len(X))
         L.seed_everything(self.random_state, verbose=False)
@@ -197,6 +293,7 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _validated(self, X) -> np.ndarray:
         check_is_fitted(self, "module_")
+        _check_input(X)
         return validate_data(self, X, dtype=np.float32, reset=False)
 
     def _predict(self, X) -> np.ndarray:

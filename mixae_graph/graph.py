@@ -102,19 +102,40 @@ class PointGraph:
 def point_graph(codes: np.ndarray, n_neighbors: int = 15, max_points: int | None = None,
                 random_state: int = 0) -> PointGraph:
     """:func:`latent_graph` over all ``codes``, or over ``max_points`` landmarks drawn at random
-    when there are more points than that."""
+    when there are more distinct points than that.
+
+    Exact copies of a point do not enter the kNN search (copies would fill each other's neighbour
+    lists and cut the graph into islands of copies): the graph is built over distinct codes and
+    every copy hangs on its original with weight 1.
+    """
     codes = np.asarray(codes, dtype=np.float32)
     n = len(codes)
-    if max_points is None or n <= max_points:
-        return PointGraph(latent_graph(codes, n_neighbors, random_state), np.arange(n), np.arange(n))
-    from sklearn.neighbors import NearestNeighbors
+    _, first, group = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    original = first[group.ravel()]  # the first row with the same code, for every row
+    distinct = np.sort(first)
+    if max_points is not None and len(distinct) > max_points:
+        from sklearn.neighbors import NearestNeighbors
 
-    landmarks = np.sort(np.random.default_rng(random_state).choice(n, max_points, replace=False))
-    graph = latent_graph(codes[landmarks], n_neighbors, random_state)
-    nearest = NearestNeighbors(n_neighbors=1).fit(codes[landmarks]).kneighbors(
-        codes, return_distance=False)[:, 0]
-    nearest[landmarks] = np.arange(len(landmarks))  # ties among duplicates: a landmark is its own
-    return PointGraph(graph, landmarks, nearest)
+        landmarks = np.sort(np.random.default_rng(random_state).choice(distinct, max_points, replace=False))
+        graph = latent_graph(codes[landmarks], n_neighbors, random_state)
+        nearest = NearestNeighbors(n_neighbors=1).fit(codes[landmarks]).kneighbors(
+            codes, return_distance=False)[:, 0]
+        nearest[landmarks] = np.arange(len(landmarks))  # a landmark is its own nearest
+        return PointGraph(graph, landmarks, nearest)
+    if len(distinct) == n:
+        return PointGraph(latent_graph(codes, n_neighbors, random_state), np.arange(n), np.arange(n))
+    if len(distinct) > n_neighbors:
+        between = latent_graph(codes[distinct], n_neighbors, random_state).tocoo()
+        rows, cols, weights = distinct[between.row], distinct[between.col], between.data
+    else:  # too few distinct points for a kNN graph: they stay apart
+        rows = cols = np.array([], dtype=np.int64)
+        weights = np.array([], dtype=np.float32)
+    copies = np.flatnonzero(original != np.arange(n))
+    rows = np.concatenate([rows, copies, original[copies]])
+    cols = np.concatenate([cols, original[copies], copies])
+    weights = np.concatenate([weights, np.ones(2 * len(copies), dtype=weights.dtype)])
+    graph = sp.csr_matrix((weights, (rows, cols)), shape=(n, n))
+    return PointGraph(graph, np.arange(n), np.arange(n))
 
 
 def embed(codes: np.ndarray, n_components: int = 2, n_neighbors: int = 15, random_state: int = 0):

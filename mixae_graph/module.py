@@ -121,9 +121,10 @@ class MixAEGraphModule(L.LightningModule):
     # ------------------------------------------------------------------ data scaling
     def fit_scaling(self, X: np.ndarray) -> None:
         """Centre each feature; divide by one global scale, so that relative feature scales stay."""
-        X = torch.as_tensor(X, dtype=torch.float32)
-        self.feature_mean.copy_(X.mean(0))
-        self.feature_scale.copy_((X - self.feature_mean).pow(2).mean().sqrt().clamp(min=1e-8))
+        X = torch.as_tensor(np.asarray(X), dtype=torch.float64)  # float32 sums overflow near 3e38
+        mean = X.mean(0)
+        self.feature_mean.copy_(mean)
+        self.feature_scale.copy_((X - mean).pow(2).mean().sqrt().clamp(min=1e-8))
 
     def standardize(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.feature_mean) / self.feature_scale
