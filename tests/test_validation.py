@@ -622,9 +622,9 @@ def write_doc():
          "cluster; many copies of two far-apart points, or two tight far-apart groups, give two; one feature "
          "works; copies of a row share its label; a column 1e6 times larger than the others, or a constant "
          "one, is fine, but features keep their relative scale (one global scale, as in k-means), so standardise "
-         "columns whose units are arbitrary. Known gaps, tested as expected failures: experts that own no point "
-         "survive the last round; repeating every row several times fragments the kNN graph; values near "
-         "float32's limit overflow the input scaling."),
+         "columns whose units are arbitrary. Every expert owns a point; repeating every row keeps the "
+         "clusters (copies hang on their original in the kNN graph); values near float32's limit are scaled "
+         "in float64."),
         "",
         "| case | bad input | where | what the user sees |",
         "|---|---|---|---|",
