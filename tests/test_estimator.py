@@ -134,3 +134,12 @@ TINY = dict(trunk_epochs=2, expert_epochs=2, trunk_hidden=(16,), expert_hidden=(
 @parametrize_with_checks([MixAEGraph(**TINY)])
 def test_scikit_learn_contract(estimator, check):
     check(estimator)
+
+
+def test_same_seed_gives_identical_labels_and_experts(blobs):
+    X, _ = blobs
+    settings = dict(trunk_epochs=10, expert_epochs=6, merge_every=2, random_state=3)
+    first, second = MixAEGraph(**settings).fit(X), MixAEGraph(**settings).fit(X)
+    np.testing.assert_array_equal(first.labels_, second.labels_)
+    np.testing.assert_array_equal(first.transform(X), second.transform(X))
+    np.testing.assert_array_equal(first.predict(X), second.predict(X))
