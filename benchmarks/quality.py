@@ -203,6 +203,22 @@ def summarise(records: list[dict], datasets: list[str]) -> dict:
     return table
 
 
+def overview(summary: dict) -> list[str]:
+    """One table for the README: ACC / ARI (mean clusters found) per method and data set."""
+    names = list(summary)
+    lines = ["| method | K given | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for method in METHODS:
+        cells = []
+        for name in names:
+            entry = summary[name].get(method, {})
+            cells.append("" if "acc" not in entry else f"{entry['acc']['mean']:.3f} / {entry['ari']['mean']:.3f} "
+                                                       f"({entry['n_clusters']['mean']:.3g})")
+        if any(cells):
+            given = "no" if method in ("mixae-graph", "UMAP+HDBSCAN") else "yes"
+            lines.append(f"| {method} | {given} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(summary: dict, info: dict) -> str:
     lines = [
         "# Clustering quality",
@@ -213,9 +229,11 @@ def markdown(summary: dict, info: dict) -> str:
         f"expert {info['expert_epochs']}; torch threads: {info['torch_threads']}; host: {info['host']}",
         "",
         "Each cell: mean ± spread (max - min) over the seeds. ACC is Hungarian-matched accuracy; "
-        "\"clusters\" is the number of distinct labels (HDBSCAN's noise counts as one). Seconds are wall time.",
+        "\"clusters\" is the number of distinct labels (HDBSCAN's noise counts as one). Seconds are wall time. "
+        "Overview: ACC / ARI (clusters found), means over the seeds.",
         "",
     ]
+    lines += overview(summary) + [""]
     formats = {"acc": ".3f", "nmi": ".3f", "ari": ".3f", "n_clusters": ".1f", "seconds": ".1f"}
     for name, methods in summary.items():
         d = info["datasets"][name]

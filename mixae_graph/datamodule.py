@@ -11,10 +11,33 @@ import lightning as L
 import numpy as np
 import scipy.sparse as sp
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from .datasets import ClusterData, from_arrays, load_dataset
 from .graph import PointGraph
+
+
+class PairDataset(Dataset):
+    """Anchor points with one graph neighbour each: ``(x, neighbour x, edge weight, label, neighbour
+    label)``. A batch is gathered in one indexing per tensor (``__getitems__``), not point by point."""
+
+    def __init__(self, X: torch.Tensor, neighbour: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor):
+        self.X, self.neighbour, self.weight, self.labels = X, neighbour, weight, labels
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitems__(self, indices) -> list[torch.Tensor]:
+        rows = torch.as_tensor(indices, dtype=torch.long)
+        other = self.neighbour[rows]
+        return [self.X[rows], self.X[other], self.weight[rows], self.labels[rows], self.labels[other]]
+
+    def __getitem__(self, index: int) -> list[torch.Tensor]:
+        return [t[0] for t in self.__getitems__([index])]
+
+
+def _as_is(batch):
+    return batch  # __getitems__ already made the batch
 
 
 class MixAEDataModule(L.LightningDataModule):
@@ -76,15 +99,15 @@ class MixAEDataModule(L.LightningDataModule):
         rng = np.random.default_rng(self.seed + (self.trainer.current_epoch if self.trainer else 0))
         neighbour, weight = self._draw_neighbours(rng)
         labels = self.labels if self.labels is not None else np.full(n, -1)
-        dataset = TensorDataset(
+        dataset = PairDataset(
             torch.from_numpy(self.X),
-            torch.from_numpy(self.X[neighbour]),
+            torch.from_numpy(neighbour.astype(np.int64)),
             torch.from_numpy(weight.astype(np.float32)),
             torch.from_numpy(labels.astype(np.int64)),
-            torch.from_numpy(labels[neighbour].astype(np.int64)),
         )
         generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
-        return DataLoader(dataset, batch_size=self.batch_size, shuffle=True, generator=generator)
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=True, generator=generator,
+                          collate_fn=_as_is)
 
     def predict_dataloader(self) -> DataLoader:
         return DataLoader(TensorDataset(torch.from_numpy(self.X)), batch_size=4096)
