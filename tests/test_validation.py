@@ -584,8 +584,6 @@ def write_doc():
     """Run every case and write docs/validation.md from what the code really says."""
     import tempfile
 
-    from mixae_graph.estimator import _DEFAULTS  # noqa: F401  (imports before timing noise)
-
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         runs = CLIRuns(tmp / "cli")
