@@ -1,10 +1,12 @@
 """A bank of MLP autoencoders ("experts") held as batched weights.
 
-Every layer of every expert lives in one tensor of shape ``(max_experts, d_in, d_out)``, so all experts
-run together through ``torch.einsum`` and there is no Python loop over experts (as in lucidrains'
-``mixture-of-experts``). The bank has a fixed capacity: an ``active`` mask says which slots are experts.
-Merge and split flip slots and copy weights, so parameter shapes never change and optimizers, DDP's
-gradient buckets and checkpoints need no special handling.
+Every slot's layers are parameters of their own; a forward pass stacks the chosen experts' weights into
+``(k, d_in, d_out)`` tensors, so all experts run together through ``torch.einsum`` and there is no
+Python loop over experts in the arithmetic (as in lucidrains' ``mixture-of-experts``). The bank has a
+fixed capacity: an ``active`` mask says which slots are experts. Merge and split flip slots and copy
+weights, so the set of parameters never changes and optimizers, DDP's gradient buckets and checkpoints
+need no special handling; slots outside a forward pass get no gradient, so the optimizer skips them
+(32 slots holding 10 experts cost the optimizer 10).
 
 A bank of one slot is a plain autoencoder: the trunk is ``ExpertBank(d, (500, 500, 2000), 10,
 max_experts=1)`` with slot 0 active.
@@ -43,9 +45,10 @@ class ExpertBank(nn.Module):
 
     Attributes
     ----------
-    weights, biases : nn.ParameterList
-        Layer ``l`` has weight ``(max_experts, d_in, d_out)`` and bias ``(max_experts, d_out)``; the
-        first ``len(hidden_dims) + 1`` layers are the encoder.
+    weights, biases : nn.ModuleList of nn.ParameterList
+        ``weights[l][slot]`` is layer ``l``'s weight ``(d_in, d_out)`` of one slot and
+        ``biases[l][slot]`` its bias ``(d_out,)``; the first ``len(hidden_dims) + 1`` layers are the
+        encoder.
     active : BoolTensor of shape (max_experts,)
         Buffer (saved in checkpoints); all False at construction.
 
@@ -82,12 +85,13 @@ class ExpertBank(nn.Module):
 
         widths = dims + dims[-2::-1]  # encoder dims, then the decoder mirror
         self.n_encoder_layers = len(dims) - 1
-        self.weights = nn.ParameterList(
-            nn.Parameter(torch.empty(max_experts, d_in, d_out))
+        self.weights = nn.ModuleList(
+            nn.ParameterList(nn.Parameter(torch.empty(d_in, d_out)) for _ in range(max_experts))
             for d_in, d_out in zip(widths, widths[1:])
         )
-        self.biases = nn.ParameterList(
-            nn.Parameter(torch.empty(max_experts, d_out)) for d_out in widths[1:]
+        self.biases = nn.ModuleList(
+            nn.ParameterList(nn.Parameter(torch.empty(d_out)) for _ in range(max_experts))
+            for d_out in widths[1:]
         )
         self.register_buffer("active", torch.zeros(max_experts, dtype=torch.bool))
         for slot in range(max_experts):
@@ -102,6 +106,10 @@ class ExpertBank(nn.Module):
     @property
     def n_active(self) -> int:
         return int(self.active.sum())
+
+    def slot_parameters(self, slot: int) -> list[nn.Parameter]:
+        """The weights and biases of one slot, layer by layer."""
+        return [w[slot] for w in self.weights] + [b[slot] for b in self.biases]
 
     def extra_repr(self) -> str:
         dims = [self.n_features, *self.hidden_dims, self.latent_dim]
@@ -123,14 +131,45 @@ class ExpertBank(nn.Module):
         reconstruction : Tensor of shape (batch, k, n_features)
         codes : Tensor of shape (batch, k, latent_dim)
         """
-        slots = self._resolve(slots)
+        slots = self._resolve(slots).tolist()
         codes = self._run(x, slots, range(self.n_encoder_layers))
         reconstruction = self._run(codes, slots, range(self.n_encoder_layers, len(self.weights)))
         return reconstruction, codes
 
+    def errors(self, x: Tensor, slots: Tensor | None = None) -> Tensor:
+        """Mean squared reconstruction error of every point by every expert in ``slots``,
+        ``(batch, k)``, equal to ``((forward(x)[0] - x[:, None]) ** 2).mean(2)`` up to rounding.
+
+        The reconstruction is never formed. With the last layer ``x_hat = V h + c``,
+        ``|x - x_hat|^2 = |x - c|^2 - 2 (V^T x - V^T c) . h + h^T (V^T V) h``, so ``x`` meets the first
+        layer, ``V`` and ``c`` of all experts in one matrix product, and no ``(batch, k, n_features)``
+        tensor is written. Use it where the experts' width is small next to the batch (routing,
+        prediction): the Gram matrices ``V^T V`` cost ``k * width^2 * n_features`` per call.
+        """
+        slots = self._resolve(slots)
+        last = len(self.weights) - 1
+        slots = slots.tolist()
+        first, out = _stack(self.weights[0], slots), _stack(self.weights[last], slots)  # (k,d,h1), (k,h,d)
+        bias = _stack(self.biases[last], slots)  # (k, d)
+        k, d, h1 = first.shape
+        columns = torch.cat([first.permute(1, 0, 2).reshape(d, -1),
+                             out.permute(2, 0, 1).reshape(d, -1), bias.T], dim=1)
+        product = x @ columns  # (batch, k h1 + k h + k): one pass over x for every expert
+        n = len(x)
+        h = product[:, : k * h1].reshape(n, k, h1) + _stack(self.biases[0], slots)
+        if self.n_encoder_layers > 1:  # layer 0 is a hidden layer, not the code
+            h = self._act(h)
+        h = self._run(h, slots, range(1, last))  # (batch, k, h): the last layer's input
+        projected = product[:, k * h1 : -k].reshape(n, k, -1)  # V^T x
+        to_bias = (x * x).sum(1, keepdim=True) - 2 * product[:, -k:] + (bias * bias).sum(1)
+        gram = out @ out.transpose(1, 2)  # (k, h, h)
+        linear = projected - torch.einsum("khd,kd->kh", out, bias)
+        quadratic = (torch.einsum("nkh,khg->nkg", h, gram) * h).sum(2)
+        return (to_bias - 2 * (linear * h).sum(2) + quadratic).clamp(min=0) / d
+
     def encode(self, x: Tensor, slots: Tensor | None = None) -> Tensor:
         """Codes ``(batch, k, latent_dim)`` of ``x`` (batch, n_features) by the experts in ``slots``."""
-        return self._run(x, self._resolve(slots), range(self.n_encoder_layers))
+        return self._run(x, self._resolve(slots).tolist(), range(self.n_encoder_layers))
 
     def _resolve(self, slots: Tensor | None) -> Tensor:
         if slots is None:
@@ -139,11 +178,11 @@ class ExpertBank(nn.Module):
             return self.active_slots
         return torch.as_tensor(slots, dtype=torch.long, device=self.active.device).reshape(-1)
 
-    def _run(self, h: Tensor, slots: Tensor, layers: range) -> Tensor:
+    def _run(self, h: Tensor, slots: list[int], layers: range) -> Tensor:
         # h is (batch, d) for the bank's input and (batch, k, d) once it has passed through an expert.
         for layer in layers:
-            weight = self.weights[layer][slots]  # (k, d_in, d_out)
-            bias = self.biases[layer][slots]  # (k, d_out)
+            weight = _stack(self.weights[layer], slots)  # (k, d_in, d_out)
+            bias = _stack(self.biases[layer], slots)  # (k, d_out)
             pattern = "bi,kio->bko" if h.dim() == 2 else "bki,kio->bko"
             h = torch.einsum(pattern, h, weight) + bias  # (batch, k, d_out)
             if layer != self.n_encoder_layers - 1 and layer != len(self.weights) - 1:
@@ -155,7 +194,7 @@ class ExpertBank(nn.Module):
     def reset_expert(self, slot: int) -> None:
         """Draw fresh weights for ``slot`` the way ``nn.Linear`` does (uniform within 1/sqrt(d_in))."""
         for weight, bias in zip(self.weights, self.biases):
-            bound = 1.0 / math.sqrt(weight.shape[1])
+            bound = 1.0 / math.sqrt(weight[slot].shape[0])
             weight[slot].uniform_(-bound, bound)
             bias[slot].uniform_(-bound, bound)
 
@@ -188,49 +227,49 @@ class ExpertBank(nn.Module):
     @torch.no_grad()
     def copy_expert(self, src: int, dst: int) -> None:
         """Overwrite slot ``dst``'s weights with slot ``src``'s; the active mask is unchanged."""
-        for weight, bias in zip(self.weights, self.biases):
-            weight[dst] = weight[src]
-            bias[dst] = bias[src]
+        for target, source in zip(self.slot_parameters(dst), self.slot_parameters(src)):
+            target.copy_(source)
 
     @torch.no_grad()
     def load_autoencoder(self, slot: int, other: ExpertBank, other_slot: int = 0) -> None:
         """Copy expert ``other_slot`` of bank ``other`` (e.g. a pretrained bank of one) into ``slot``."""
-        shapes = [w.shape[1:] for w in self.weights]
-        if [w.shape[1:] for w in other.weights] != shapes or other.activation != self.activation:
+        shapes = [w[0].shape for w in self.weights]
+        if [w[0].shape for w in other.weights] != shapes or other.activation != self.activation:
             raise ValueError(
                 "cannot load an autoencoder of another shape: "
                 f"{other.extra_repr()} into {self.extra_repr()}"
             )
-        for weight, bias, other_weight, other_bias in zip(
-            self.weights, self.biases, other.weights, other.biases
-        ):
-            weight[slot] = other_weight[other_slot]
-            bias[slot] = other_bias[other_slot]
+        for target, source in zip(self.slot_parameters(slot), other.slot_parameters(other_slot)):
+            target.copy_(source)
 
     @torch.no_grad()
     def perturb(self, slot: int, scale: float, generator: torch.Generator | None = None) -> None:
         """Add Gaussian noise to ``slot``, ``scale`` times each tensor's RMS, so copies can diverge."""
-        for param in [*self.weights, *self.biases]:
-            rms = param[slot].pow(2).mean().sqrt()
+        for param in self.slot_parameters(slot):
+            rms = param.pow(2).mean().sqrt()
             # Drawn on the CPU, so that one seeded generator serves every device.
-            noise = torch.randn(param.shape[1:], generator=generator, dtype=param.dtype)
-            noise = noise.to(param.device)
-            param[slot] += scale * rms * noise
+            noise = torch.randn(param.shape, generator=generator, dtype=param.dtype)
+            param += scale * rms * noise.to(param.device)
 
     @torch.no_grad()
     def reset_optimizer_state(self, optimizer: torch.optim.Optimizer, slots: Sequence[int]) -> None:
-        """Zero the optimizer's per-parameter state (e.g. Adam's moments) of ``slots``.
+        """Forget the optimizer's state (e.g. Adam's moments and step count) of ``slots``.
 
-        Call it after a slot's weights were replaced (merge, split, reuse), so old momentum does not
-        push the new expert. The step counters are shared by all slots and are left alone.
+        Call it after a slot's weights were replaced (split, reuse), so old momentum does not push the
+        new expert; the optimizer starts the slot afresh at its next step.
         """
-        slots = list(slots)
-        for param in [*self.weights, *self.biases]:
-            for value in optimizer.state.get(param, {}).values():
-                if torch.is_tensor(value) and value.shape == param.shape:
-                    value[slots] = 0
+        for slot in slots:
+            for param in self.slot_parameters(slot):
+                optimizer.state.pop(param, None)
 
     def _check_active(self, slot: int) -> None:
         if not 0 <= slot < self.max_experts or not self.active[slot]:
             active = self.active_slots.tolist()
             raise ValueError(f"slot {slot} is not an active expert; active slots: {active}")
+
+
+def _stack(params: nn.ParameterList, slots: list[int]) -> Tensor:
+    """The slots' parameters as one ``(k, ...)`` tensor (a view, without a copy, for one slot)."""
+    if len(slots) == 1:
+        return params[slots[0]].unsqueeze(0)
+    return torch.stack([params[slot] for slot in slots])

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from .experts import ExpertBank
 from .graph import PointGraph
 from .objective import mixae_objective
-from .routing import reconstruction_error, soft_assignment
+from .routing import soft_assignment
 from .tree import TreeRecorder, build_cluster_tree
 
 
@@ -149,7 +149,7 @@ class MixAEGraphModule(L.LightningModule):
             chunks = []
             for chunk in x.split(4096):
                 chunk = self.standardize(chunk)
-                chunks.append(reconstruction_error(chunk, self.bank(chunk)[0]))
+                chunks.append(self.bank.errors(chunk))
             return torch.cat(chunks) / self.error_scale
 
     def fit_labels(self) -> np.ndarray:
@@ -187,7 +187,7 @@ class MixAEGraphModule(L.LightningModule):
         x, neighbour, weight, label, neighbour_label = batch
         slots = self.bank.active_slots
         anchors = self.standardize(torch.cat([x, neighbour]))
-        errors = reconstruction_error(anchors, self.bank(anchors, slots)[0])  # (2 batch, k)
+        errors = self.bank.errors(anchors, slots)  # (2 batch, k)
         with torch.no_grad():  # the typical error: routing is relative to it
             typical = errors[: len(x)].min(1).values.mean()
             self.error_scale.mul_(0.9).add_(0.1 * typical)

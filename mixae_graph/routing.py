@@ -91,8 +91,7 @@ def route(
     chunks = []
     for start in range(0, len(x), batch_size):
         chunk = x[start : start + batch_size].to(device)
-        reconstruction, _ = bank(chunk, slots)
-        chunks.append(reconstruction_error(chunk, reconstruction).to(x.device))
+        chunks.append(bank.errors(chunk, slots).to(x.device))
     errors = torch.cat(chunks) if chunks else x.new_zeros(0, len(slots))  # (n, k)
     return hard_assignment(errors), soft_assignment(errors, temperature), errors
 
