@@ -143,12 +143,11 @@ class ExpertBank(nn.Module):
         The reconstruction is never formed. With the last layer ``x_hat = V h + c``,
         ``|x - x_hat|^2 = |x - c|^2 - 2 (V^T x - V^T c) . h + h^T (V^T V) h``, so ``x`` meets the first
         layer, ``V`` and ``c`` of all experts in one matrix product, and no ``(batch, k, n_features)``
-        tensor is written. Use it where the experts' width is small next to the batch (routing,
-        prediction): the Gram matrices ``V^T V`` cost ``k * width^2 * n_features`` per call.
+        tensor is written. Routing, prediction and the expert training step use it; it pays where the
+        experts' last hidden width is small next to the batch, since the Gram matrices ``V^T V``
+        cost ``k * width^2 * n_features`` per call (the trunk, 2000 wide, keeps the plain forward).
         """
-        slots = self._resolve(slots)
-        last = len(self.weights) - 1
-        slots = slots.tolist()
+        slots, last = self._resolve(slots).tolist(), len(self.weights) - 1
         first, out = _stack(self.weights[0], slots), _stack(self.weights[last], slots)  # (k,d,h1), (k,h,d)
         bias = _stack(self.biases[last], slots)  # (k, d)
         k, d, h1 = first.shape
