@@ -86,6 +86,16 @@ def assert_merge_keeps_every_point(old, new):
         assert len(np.unique(new[old == expert])) == 1
 
 
+def check_merge_rule(rule, graph, labels, rng):
+    """A merge rule keeps every point, makes one merge per event, and ignores the row order."""
+    merged, events = rule(graph, labels)
+    assert_merge_keeps_every_point(labels, merged)
+    assert len(np.unique(merged)) == len(np.unique(labels)) - len(events)
+    graph2, labels2, order = permuted(graph, labels, rng)
+    assert same_partition(rule(graph2, labels2)[0], merged[order])
+    return merged
+
+
 # ----------------------------------------------------------------------------------------------- routing
 errors = st.integers(1, 20).flatmap(lambda n: st.integers(1, 8).flatmap(lambda k: st.lists(
     st.floats(-1e4, 1e4, allow_nan=False), min_size=n * k, max_size=n * k).map(lambda v: np.reshape(v, (n, k)))))
@@ -120,27 +130,19 @@ def test_routing_follows_the_rows(e, temperature, random):
 @given(labelled_graphs(), st.integers(1, 15))
 def test_absorb_small_keeps_every_point_and_follows_the_rows(case, min_size):
     graph, labels, rng = case
-    merged, events = absorb_small(graph, labels, min_size)
-    assert_merge_keeps_every_point(labels, merged)
-    assert len(np.unique(merged)) == len(np.unique(labels)) - len(events)
+    merged = check_merge_rule(lambda g, l: absorb_small(g, l, min_size), graph, labels, rng)
     # What is still small has no edge out (an isolated speck, left to the caller).
     ids, sizes = np.unique(merged, return_counts=True)
     for expert in ids[sizes < min_size]:
         inside = merged == expert
         assert graph[inside][:, ~inside].nnz == 0
-    graph2, labels2, order = permuted(graph, labels, rng)
-    assert same_partition(absorb_small(graph2, labels2, min_size)[0], merged[order])
 
 
 @FEW
 @given(labelled_graphs(), st.floats(0.2, 1.5))
 def test_merge_connected_keeps_every_point_and_follows_the_rows(case, threshold):
     graph, labels, rng = case
-    merged, events = merge_connected(graph, labels, threshold)
-    assert_merge_keeps_every_point(labels, merged)
-    assert len(np.unique(merged)) == len(np.unique(labels)) - len(events)
-    graph2, labels2, order = permuted(graph, labels, rng)
-    assert same_partition(merge_connected(graph2, labels2, threshold)[0], merged[order])
+    check_merge_rule(lambda g, l: merge_connected(g, l, threshold), graph, labels, rng)
 
 
 @SOME
