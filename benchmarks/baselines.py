@@ -54,14 +54,16 @@ class N2D:
         x = standardize(X, self.mean_, self.scale_)
         self.ae_ = ExpertBank(x.shape[1], (500, 500, 2000), 10, max_experts=1)  # the trunk's shape
         self.ae_.active[0] = True
-        optimizer = torch.optim.Adam(self.ae_.parameters(), lr=1e-3)
+        optimizer = torch.optim.Adam(self.ae_.parameters(), lr=1e-3, fused=True)  # as mixae-graph's
         generator = torch.Generator().manual_seed(seed)
+        torch.set_flush_denormal(True)  # as mixae-graph's fit: subnormal floats are slow on CPUs
         for _ in range(self.epochs):
             for idx in batches(len(x), 256, generator):
                 loss = F.mse_loss(self.ae_(x[idx])[0][:, 0], x[idx])
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
+        torch.set_flush_denormal(False)
         self.final_mse_ = float(loss.detach())
         self.umap_ = umap.UMAP(n_components=self.n_clusters, min_dist=0.0, n_neighbors=self.n_neighbors,
                                random_state=seed)

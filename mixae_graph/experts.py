@@ -136,7 +136,7 @@ class ExpertBank(nn.Module):
         reconstruction = self._run(codes, slots, range(self.n_encoder_layers, len(self.weights)))
         return reconstruction, codes
 
-    def errors(self, x: Tensor, slots: Tensor | None = None) -> Tensor:
+    def errors(self, x: Tensor, slots: Tensor | None = None, chunk_size: int = 1024) -> Tensor:
         """Mean squared reconstruction error of every point by every expert in ``slots``,
         ``(batch, k)``, equal to ``((forward(x)[0] - x[:, None]) ** 2).mean(2)`` up to rounding.
 
@@ -146,25 +146,39 @@ class ExpertBank(nn.Module):
         tensor is written. Routing, prediction and the expert training step use it; it pays where the
         experts' last hidden width is small next to the batch, since the Gram matrices ``V^T V``
         cost ``k * width^2 * n_features`` per call (the trunk, 2000 wide, keeps the plain forward).
+        Rows go through in chunks of ``chunk_size`` (the matrix product runs fastest on a few
+        hundred rows at a time); the stacked weights and Gram matrices are made once per call.
         """
         slots, last = self._resolve(slots).tolist(), len(self.weights) - 1
         first, out = _stack(self.weights[0], slots), _stack(self.weights[last], slots)  # (k,d,h1), (k,h,d)
-        bias = _stack(self.biases[last], slots)  # (k, d)
-        k, d, h1 = first.shape
-        columns = torch.cat([first.permute(1, 0, 2).reshape(d, -1),
-                             out.permute(2, 0, 1).reshape(d, -1), bias.T], dim=1)
-        product = x @ columns  # (batch, k h1 + k h + k): one pass over x for every expert
-        n = len(x)
-        h = product[:, : k * h1].reshape(n, k, h1) + _stack(self.biases[0], slots)
+        bias = _stack(self.biases[last], slots)  # (k, d): c
+        k, d, _ = first.shape
+        # Columns: the first layer, V and c of every expert; a last row (met by a column of ones
+        # appended to x: cheaper than adding a bias to the wide product) holds the first layer's
+        # bias, -V^T c and 0.
+        columns = torch.cat([first.permute(1, 0, 2).reshape(d, -1), out.permute(2, 0, 1).reshape(d, -1), bias.T], 1)
+        offset = torch.cat([_stack(self.biases[0], slots).reshape(-1),
+                            -torch.einsum("khd,kd->kh", out, bias).reshape(-1), bias.new_zeros(k)])
+        columns = torch.cat([columns, offset[None]])
+        terms = (columns, out @ out.transpose(1, 2), (bias * bias).sum(1))  # (d + 1, ...), V^T V, |c|^2
+        if len(x) <= chunk_size:
+            return self._errors(x, slots, *terms)
+        return torch.cat([self._errors(chunk, slots, *terms) for chunk in x.split(chunk_size)])
+
+    def _errors(self, x: Tensor, slots: list[int], columns, gram, square_bias) -> Tensor:
+        n, k, last = len(x), len(slots), len(self.weights) - 1
+        width = gram.shape[1]
+        ones = x.new_ones(n, 1)
+        product = torch.cat([x, ones], 1) @ columns  # (n, k h1 + k h + k): one pass over x for every expert
+        h = product[:, : -k * (width + 1)].reshape(n, k, -1)
         if self.n_encoder_layers > 1:  # layer 0 is a hidden layer, not the code
             h = self._act(h)
-        h = self._run(h, slots, range(1, last))  # (batch, k, h): the last layer's input
-        projected = product[:, k * h1 : -k].reshape(n, k, -1)  # V^T x
-        to_bias = (x * x).sum(1, keepdim=True) - 2 * product[:, -k:] + (bias * bias).sum(1)
-        gram = out @ out.transpose(1, 2)  # (k, h, h)
-        linear = projected - torch.einsum("khd,kd->kh", out, bias)
-        quadratic = (torch.einsum("nkh,khg->nkg", h, gram) * h).sum(2)
-        return (to_bias - 2 * (linear * h).sum(2) + quadratic).clamp(min=0) / d
+        h = self._run(h, slots, range(1, last)).transpose(0, 1)  # (k, n, h): the last layer's input
+        projected = product[:, -k * (width + 1) : -k].reshape(n, k, width).transpose(0, 1)  # V^T (x - c)
+        # h . (V^T V h - 2 V^T (x - c)) in one batched product per expert
+        quadratic = (torch.baddbmm(projected, h, gram, beta=-2) * h).sum(2).T  # (n, k)
+        to_bias = (x * x).sum(1, keepdim=True) - 2 * product[:, -k:] + square_bias  # |x - c|^2
+        return (to_bias + quadratic).clamp(min=0) / x.shape[1]
 
     def encode(self, x: Tensor, slots: Tensor | None = None) -> Tensor:
         """Codes ``(batch, k, latent_dim)`` of ``x`` (batch, n_features) by the experts in ``slots``."""
