@@ -8,6 +8,7 @@ whenever the experts change, so that no stale moments carry over.
 from __future__ import annotations
 
 import time
+import warnings
 
 import lightning as L
 import numpy as np
@@ -192,6 +193,9 @@ def finish(module, graph, labels: np.ndarray) -> None:
     cluster = {slot: column for column, slot in enumerate(slots)}
     k = module.hparams.n_clusters
     if k is not None:
+        if k > len(slots):
+            warnings.warn(f"n_clusters={k}, but the fit ended with {len(slots)} experts: the cluster tree can "
+                          f"only join experts, so there are {len(slots)} clusters", stacklevel=2)
         cluster = cut_tree(module.cluster_tree, min(k, len(slots)))
     module.cluster_of_slot.fill_(-1)
     for slot, c in cluster.items():

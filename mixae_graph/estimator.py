@@ -181,7 +181,7 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
     ----------
     n_clusters : int or None, default=None
         None: the number of clusters is found (one per expert). An int cuts the cluster tree at
-        exactly that many (at most the number of experts).
+        exactly that many (at most the number of experts; a warning says when there are fewer).
     trunk_epochs, expert_epochs, batch_size, ... :
         See :class:`mixae_graph.module.MixAEGraphModule`, whose defaults these are.
     verbose : bool, default=False

@@ -69,7 +69,8 @@ class MixAEGraphModule(L.LightningModule):
         Weights of the per-point entropy, batch entropy, graph agreement and border terms.
     learning_rate : float, default=1e-3
     n_clusters : int or None, default=None
-        Cut the final cluster tree at exactly this many clusters; None keeps every expert.
+        Cut the final cluster tree at this many clusters (at most the number of experts found; a
+        warning says when there are fewer); None keeps every expert.
     random_state : int, default=0
     verbose : bool, default=True
         Print a line with timing for each graph step.

@@ -81,6 +81,13 @@ def test_n_clusters_cuts_the_tree(blobs):
     assert len(np.unique(model.predict(X))) == 2
 
 
+def test_n_clusters_above_the_experts_found_warns(blobs):
+    X, y = blobs
+    with pytest.warns(UserWarning, match=r"n_clusters=30, but the fit ended with \d+ experts"):
+        model = MixAEGraph(n_clusters=30, **FAST, random_state=0).fit(X)
+    assert len(np.unique(model.labels_)) == model.n_experts_ < 30
+
+
 # ---------------------------------------------------------------------------- checkpoints
 def test_checkpoint_after_split_reloads_and_predicts_the_same(blobs, tmp_path):
     X, y = blobs
