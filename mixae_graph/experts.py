@@ -156,11 +156,11 @@ class ExpertBank(nn.Module):
         # Columns: the first layer, V and c of every expert; a last row (met by a column of ones
         # appended to x: cheaper than adding a bias to the wide product) holds the first layer's
         # bias, -V^T c and 0.
-        columns = torch.cat([first.permute(1, 0, 2).reshape(d, -1), out.permute(2, 0, 1).reshape(d, -1), bias.T], 1)
+        weights = torch.cat([first.permute(1, 0, 2).reshape(d, -1), out.permute(2, 0, 1).reshape(d, -1), bias.T], 1)
         offset = torch.cat([_stack(self.biases[0], slots).reshape(-1),
                             -torch.einsum("khd,kd->kh", out, bias).reshape(-1), bias.new_zeros(k)])
-        columns = torch.cat([columns, offset[None]])
-        terms = (columns, out @ out.transpose(1, 2), (bias * bias).sum(1))  # (d + 1, ...), V^T V, |c|^2
+        columns = torch.cat([weights, offset[None]])  # (d + 1, k h1 + k h + k)
+        terms = (columns, out @ out.transpose(1, 2), (bias * bias).sum(1))  # ..., V^T V, |c|^2
         if len(x) <= chunk_size:
             return self._errors(x, slots, *terms)
         return torch.cat([self._errors(chunk, slots, *terms) for chunk in x.split(chunk_size)])
@@ -168,8 +168,7 @@ class ExpertBank(nn.Module):
     def _errors(self, x: Tensor, slots: list[int], columns, gram, square_bias) -> Tensor:
         n, k, last = len(x), len(slots), len(self.weights) - 1
         width = gram.shape[1]
-        ones = x.new_ones(n, 1)
-        product = torch.cat([x, ones], 1) @ columns  # (n, k h1 + k h + k): one pass over x for every expert
+        product = torch.cat([x, x.new_ones(n, 1)], 1) @ columns  # one pass over x for every expert
         h = product[:, : -k * (width + 1)].reshape(n, k, -1)
         if self.n_encoder_layers > 1:  # layer 0 is a hidden layer, not the code
             h = self._act(h)
