@@ -146,6 +146,8 @@ def markdown(res: dict) -> str:
     lines = ["# Speed and memory", "", f"Command: `{res['command']}`  ", f"Date: {res['date']}  ",
              f"Machine: {res['machine']}  ", f"Warm-up: {WARM_UP}. Peak memory is the child's `ru_maxrss` "
              "after the fit (imports, data and warm-up included; `before fit` is the same before it).", ""]
+    for part, date in res.get("kept_from", {}).items():
+        lines[-1:-1] = ["", f"The {part} part is kept from the run of {date} (not rerun this time)."]
     if "mnist" in res:
         m = res["mnist"]
         a, b = m["mixae-graph"], m["N2D"]
@@ -226,8 +228,9 @@ def main(argv=None) -> None:
     if set(args.parts) != set(PARTS) and previous.is_file():  # keep the parts not rerun
         kept = json.loads(previous.read_text())
         for part, keys in {"mnist": ("mnist", "predict"), "scaling": ("scaling",)}.items():
-            if part not in args.parts:
+            if part not in args.parts and keys[0] in kept:
                 res.update({key: kept[key] for key in keys if key in kept})
+                res.setdefault("kept_from", {})[part] = kept.get("kept_from", {}).get(part, kept["date"])
 
     def save() -> None:  # after every part, so a long run keeps what it has
         (args.out / f"{name}.md").write_text(markdown(res) + "\n")
