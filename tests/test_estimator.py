@@ -88,6 +88,25 @@ def test_n_clusters_above_the_experts_found_warns(blobs):
     assert len(np.unique(model.labels_)) == model.n_experts_ < 30
 
 
+def test_subnormals_flushed_during_a_fit_and_restored_after_a_failure(blobs):
+    from mixae_graph.module import flushing_subnormals
+
+    class Fail(L.Callback):
+        def on_train_epoch_end(self, trainer, module):
+            self.during = flushing_subnormals()
+            raise RuntimeError("stop here")
+
+    X, y = blobs
+    fail = Fail()
+    module = MixAEGraphModule(n_features=X.shape[1], trunk_epochs=2, expert_epochs=1, verbose=False)
+    trainer = L.Trainer(max_epochs=3, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, callbacks=[fail])
+    assert not flushing_subnormals()
+    with pytest.raises(RuntimeError, match="stop here"):
+        trainer.fit(module, MixAEDataModule.from_arrays(X))
+    assert fail.during and not flushing_subnormals()
+
+
 # ---------------------------------------------------------------------------- checkpoints
 def test_checkpoint_after_split_reloads_and_predicts_the_same(blobs, tmp_path):
     X, y = blobs
