@@ -1,7 +1,7 @@
 """The LightningModule: trunk pretraining, then the MIXAE joint objective over the expert bank.
 
-Epochs ``[0, trunk_epochs)`` train the trunk autoencoder (whose codes give the kNN graph) and one
-small seed expert on all points. The :class:`~mixae_graph.connectivity.ConnectivityCallback` then
+Epochs ``[0, trunk_epochs)`` train the trunk autoencoder (whose codes give the kNN graph) on all
+points, and in their second half one small seed expert too. The :class:`~mixae_graph.connectivity.ConnectivityCallback` then
 partitions the graph, copies the seed into one expert per part, and runs merge/split rounds between
 epochs. The remaining ``expert_epochs`` train the bank with the MIXAE objective (Zhang et al.,
 arXiv 1712.07788, eq. 4-6) plus the graph-agreement and border terms.
@@ -91,8 +91,10 @@ class MixAEGraphModule(L.LightningModule):
         instead of their soft assignments.
     temperature : float, default=0.1
         Routing temperature, relative to the typical reconstruction error.
-    alpha, beta, gamma, border_weight : float
-        Weights of the per-point entropy, batch entropy, graph agreement and border terms.
+    alpha, beta, gamma, border_weight : float, default=0.1, 1.0, 2.0, 0.3
+        Weights of the per-point entropy, batch entropy, graph agreement and border terms. The
+        sampled neighbours are targets (no gradient), so each pair pulls only its anchor; ``gamma``
+        2 gives every point the pull that 1 gave when both ends of a pair were trained.
     learning_rate : float, default=1e-3
     n_clusters : int or None, default=None
         Cut the final cluster tree at this many clusters (at most the number of experts found; a
@@ -122,7 +124,7 @@ class MixAEGraphModule(L.LightningModule):
         temperature: float = 0.1,
         alpha: float = 0.1,
         beta: float = 1.0,
-        gamma: float = 1.0,
+        gamma: float = 2.0,
         border_weight: float = 0.3,
         learning_rate: float = 1e-3,
         n_clusters: int | None = None,
@@ -206,30 +208,38 @@ class MixAEGraphModule(L.LightningModule):
     def _trunk_step(self, batch):
         x = self.standardize(batch[0])
         trunk = F.mse_loss(self.trunk(x)[0][:, 0], x)
+        if self.current_epoch < self.hparams.trunk_epochs // 2:  # the seed expert trains in the second half
+            self._add_to_epoch_log({"train/trunk": trunk}, len(x))
+            return trunk
         seed = F.mse_loss(self.bank(x, self.bank.active_slots[:1])[0][:, 0], x)  # one expert: forward is cheaper
         self._add_to_epoch_log({"train/trunk": trunk, "train/seed": seed}, len(x))
         return trunk + seed
 
     def _expert_step(self, batch):
         x, neighbour, weight, label, neighbour_label = batch
-        slots = self.bank.active_slots
-        anchors = self.standardize(torch.cat([x, neighbour]))
-        errors = self.bank.errors(anchors, slots)  # (2 batch, k)
+        slots, b = self.bank.active_slots, len(x)
+        column = self._columns(slots, label)  # (batch,), -1 where the point has no expert yet
+        neighbour_column = self._columns(slots, neighbour_label)
+        known = (column >= 0) & (neighbour_column >= 0)
+        # Neighbours are targets: their errors carry no gradient (a third off the step's backward),
+        # except where a neighbour lies across the anchor's border: the border term trains on it.
+        across = torch.nonzero(known & (column != neighbour_column)).flatten()
+        a = b + len(across)
+        rows = self.standardize(torch.cat([x, neighbour[across], neighbour]))
+        errors = self.bank.errors(rows, slots, frozen_from=a)  # (2 batch + across, k)
         with torch.no_grad():  # the typical error: routing is relative to it
-            typical = errors[: len(x)].min(1).values.mean()
+            typical = errors[:b].min(1).values.mean()
             self.error_scale.mul_(0.9).add_(0.1 * typical)
         errors = errors / self.error_scale
         probabilities = soft_assignment(errors, self.hparams.temperature)
-        column = self._columns(slots, label)  # (batch,), -1 where the point has no expert yet
-        neighbour_column = self._columns(slots, neighbour_label)
-        responsibilities = probabilities[: len(x)]
+        neighbour_errors = errors[a:].index_put((across,), errors[b:a])
+        responsibilities = probabilities[:b]
         if self.current_epoch < self.structure_epoch + self.hparams.warmup_epochs:
             onehot = F.one_hot(column.clamp(min=0), len(slots)).to(errors.dtype)
             responsibilities = torch.where((column >= 0)[:, None], onehot, responsibilities)
-        known = (column >= 0) & (neighbour_column >= 0)
         total, parts = mixae_objective(
-            errors[: len(x)], probabilities[: len(x)], responsibilities,
-            errors[len(x):], probabilities[len(x):], weight,
+            errors[:b], probabilities[:b], responsibilities,
+            neighbour_errors, probabilities[a:], weight,
             torch.where(known, column, 0), torch.where(known, neighbour_column, 0),
             alpha=self.hparams.alpha, beta=self.hparams.beta, gamma=self.hparams.gamma,
             border_weight=self.hparams.border_weight,

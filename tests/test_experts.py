@@ -224,3 +224,23 @@ def test_errors_without_reconstruction_match_the_forward_pass(hidden, activation
     for slots in (None, torch.tensor([3, 0])):
         expected = reconstruction_error(x, bank(x, slots)[0])
         torch.testing.assert_close(bank.errors(x, slots), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_frozen_rows_give_the_same_errors_and_no_gradient():
+    torch.manual_seed(2)
+    bank = ExpertBank(N_FEATURES, (9,), LATENT, max_experts=4)
+    for _ in range(3):
+        bank.add_expert()
+    x = torch.randn(30, N_FEATURES)
+    errors = bank.errors(x, frozen_from=20)
+    torch.testing.assert_close(errors, bank.errors(x), rtol=1e-5, atol=1e-6)
+
+    def gradients(loss):
+        bank.zero_grad()
+        loss.backward()
+        return torch.cat([p.grad.flatten() for p in bank.parameters() if p.grad is not None])
+
+    frozen_rows_only = gradients(bank.errors(x, frozen_from=20)[20:].sum())
+    assert torch.count_nonzero(frozen_rows_only) == 0
+    trained = gradients(bank.errors(x, frozen_from=20).sum())
+    torch.testing.assert_close(trained, gradients(bank.errors(x[:20]).sum()), rtol=1e-4, atol=1e-6)
