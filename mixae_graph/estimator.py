@@ -103,6 +103,8 @@ def check_settings(settings: dict, n_samples: int | None = None) -> None:
     graph_points = settings.get("max_graph_points")
     if graph_points is not None and (not _is_int(graph_points) or graph_points <= settings.get("n_neighbors", 15)):
         refuse("max_graph_points", "None or an integer above n_neighbors (the landmarks' kNN graph needs them)")
+    if settings.get("expert_dims") is not None and (not _is_int(settings["expert_dims"]) or settings["expert_dims"] < 1):
+        refuse("expert_dims", "None or a positive integer")
     if settings.get("n_clusters") is not None and (not _is_int(settings["n_clusters"]) or settings["n_clusters"] < 1):
         refuse("n_clusters", "None or a positive integer")
     if "random_state" in settings and not (_is_int(settings["random_state"]) and 0 <= settings["random_state"] < 2**32):
@@ -216,6 +218,7 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         trunk_hidden=_DEFAULTS["trunk_hidden"],
         latent_dim=_DEFAULTS["latent_dim"],
         expert_hidden=_DEFAULTS["expert_hidden"],
+        expert_dims=_DEFAULTS["expert_dims"],
         max_experts=_DEFAULTS["max_experts"],
         n_neighbors=_DEFAULTS["n_neighbors"],
         max_graph_points=_DEFAULTS["max_graph_points"],
@@ -241,6 +244,7 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         self.trunk_hidden = trunk_hidden
         self.latent_dim = latent_dim
         self.expert_hidden = expert_hidden
+        self.expert_dims = expert_dims
         self.max_experts = max_experts
         self.n_neighbors = n_neighbors
         self.max_graph_points = max_graph_points

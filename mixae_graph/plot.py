@@ -341,10 +341,7 @@ def expert_reconstructions_data(model, X, n_per_expert=6) -> dict:
         typical[e, : len(chosen)] = chosen
         worst[e] = ranked[-1]
         rows = np.r_[chosen, ranked[-1]]
-        with torch.no_grad():
-            x = torch.as_tensor(X[rows])
-            out = module.bank(module.standardize(x), slots[e : e + 1])[0][:, 0]  # (rows, features)
-            out = out * module.feature_scale + module.feature_mean
+        out = module.reconstruct(torch.as_tensor(X[rows]), int(slots[e]))  # (rows, features)
         place = np.r_[np.arange(len(chosen)), n_per_expert]
         originals[e, place] = X[rows]
         reconstructions[e, place] = out.numpy()

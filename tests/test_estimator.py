@@ -112,7 +112,7 @@ def test_checkpoint_after_split_reloads_and_predicts_the_same(blobs, tmp_path):
     X, y = blobs
     L.seed_everything(0)
     datamodule = MixAEDataModule.from_arrays(X, batch_size=128)
-    module = MixAEGraphModule(n_features=X.shape[1], trunk_epochs=6, expert_epochs=3, verbose=False)
+    module = MixAEGraphModule(n_features=X.shape[1], trunk_epochs=6, expert_epochs=3, expert_dims=8, verbose=False)
     checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, save_last=True, every_n_epochs=1)
     trainer = L.Trainer(max_epochs=9, accelerator="cpu", logger=False, callbacks=[checkpoint],
                         enable_progress_bar=False, enable_model_summary=False,
@@ -122,10 +122,39 @@ def test_checkpoint_after_split_reloads_and_predicts_the_same(blobs, tmp_path):
 
     restored = MixAEGraphModule.load_from_checkpoint(tmp_path / "last.ckpt", weights_only=True)
     assert restored.bank.n_active == module.bank.n_active
+    torch.testing.assert_close(restored.basis, module.basis)  # the experts' 8 coordinates of 20 features
     assert restored.recorder.events == module.recorder.events
     x = torch.as_tensor(X)
     np.testing.assert_array_equal(restored.predict_step((x,), 0).numpy(), module.predict_step((x,), 0).numpy())
     assert len(restored.cluster_tree) == len(module.cluster_tree)
+
+
+# ---------------------------------------------------------------------------- experts' coordinates
+def test_experts_in_principal_directions_give_full_reconstruction_errors(blobs):
+    X, _ = blobs
+    torch.manual_seed(0)
+    module = MixAEGraphModule(n_features=X.shape[1], expert_dims=6, verbose=False)
+    module.fit_scaling(X)
+    assert module.projects and module.bank.n_features == 6
+    torch.testing.assert_close(module.basis.T @ module.basis, torch.eye(6), atol=1e-5, rtol=0)
+    # the directions are the top principal axes: they hold more variance than any other 6
+    centred = (torch.as_tensor(X) - module.feature_mean) / module.feature_scale
+    held = (centred @ module.basis).pow(2).sum() / centred.pow(2).sum()
+    eigenvalues = torch.linalg.eigvalsh(centred.double().T @ centred.double()).flip(0)
+    assert held == pytest.approx(float(eigenvalues[:6].sum() / eigenvalues.sum()), rel=1e-4)
+    module.bank.add_expert()
+    x = torch.as_tensor(X[:40])
+    by_hand = torch.stack([((module.reconstruct(x, slot) - x) / module.feature_scale).pow(2).mean(1)
+                           for slot in module.bank.active_slots.tolist()], 1)
+    torch.testing.assert_close(module.bank_errors(x), by_hand, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("expert_dims", [None, 20, 64])
+def test_experts_see_the_input_itself_when_it_is_narrow_enough(expert_dims):
+    module = MixAEGraphModule(n_features=20, expert_dims=expert_dims, verbose=False)
+    module.fit_scaling(np.random.default_rng(0).normal(size=(50, 20)))
+    assert not module.projects and module.bank.n_features == 20
+    torch.testing.assert_close(module.basis, torch.eye(20))
 
 
 def test_foreign_checkpoint_is_refused(tmp_path):
