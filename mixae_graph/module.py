@@ -195,10 +195,14 @@ class MixAEGraphModule(L.LightningModule):
         """Standardized points in the experts' coordinates, and each point's squared norm outside
         them (None when the experts see the whole input)."""
         x = self.standardize(x)
-        if not self.projects:
+        z = self.to_expert_coordinates(x)
+        if z is x:
             return x, None
-        z = x @ self.basis
         return z, ((x * x).sum(1) - (z * z).sum(1)).clamp(min=0)
+
+    def to_expert_coordinates(self, x: torch.Tensor) -> torch.Tensor:
+        """Standardized points in the experts' principal directions (``x`` itself without them)."""
+        return x @ self.basis if self.projects else x
 
     def bank_errors(self, x: torch.Tensor, slots: torch.Tensor | None = None,
                     frozen_from: int | None = None) -> torch.Tensor:
@@ -268,7 +272,7 @@ class MixAEGraphModule(L.LightningModule):
         if self.global_step % 2:  # the seed expert trains on every other step (half the cost)
             self._add_to_epoch_log({"train/trunk": trunk}, len(x))
             return trunk
-        z = x @ self.basis if self.projects else x
+        z = self.to_expert_coordinates(x)
         seed = F.mse_loss(self.bank(z, self.bank.active_slots[:1])[0][:, 0], z)  # one expert: forward is cheaper
         self._add_to_epoch_log({"train/trunk": trunk, "train/seed": seed}, len(x))
         return trunk + seed
