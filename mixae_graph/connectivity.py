@@ -15,8 +15,9 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from .graph import PointGraph, expert_weights, point_graph
-from .merge_split import chain_groups, join_pieces, partition, reassign_fragments, split_experts
+from .graph import PointGraph, embed, expert_weights, point_graph
+from .merge_split import (chain_groups, join_pieces, k_partition, partition, reassign_fragments,
+                          split_experts)
 from .routing import soft_assignment
 
 
@@ -68,25 +69,31 @@ class ConnectivityCallback(L.Callback):
         return steps
 
     # ------------------------------------------------------------------ steps (each: changed?)
-    def _graph(self, module, X) -> PointGraph:
+    def _graph(self, module, codes) -> PointGraph:
         started = time.perf_counter()
-        codes = module.trunk_codes(torch.as_tensor(X, device=module.device)).cpu().numpy()
         h = module.hparams
         graph = point_graph(codes, h.n_neighbors, h.max_graph_points, h.random_state)
-        on = f"{graph.graph.shape[0]} points" if len(graph.landmarks) == len(X) else \
-            f"{len(graph.landmarks)} landmarks of {len(X)} points"
+        on = f"{graph.graph.shape[0]} points" if len(graph.landmarks) == len(codes) else \
+            f"{len(graph.landmarks)} landmarks of {len(codes)} points"
         _say(module, f"latent kNN graph: {on}, {graph.graph.nnz // 2} edges "
                      f"({time.perf_counter() - started:.1f} s)")
         return graph
 
     def _first_experts(self, trainer, module) -> bool:
-        datamodule = trainer.datamodule
-        graph = self._graph(module, datamodule.X)
+        datamodule, h = trainer.datamodule, module.hparams
+        codes = module.trunk_codes(torch.as_tensor(datamodule.X, device=module.device)).cpu().numpy()
+        graph = self._graph(module, codes)
         started = time.perf_counter()
         module.calibrate_error_scale(datamodule.X[graph.landmarks])
-        parts = partition(graph.graph, **_rules(module, graph.graph.shape[0]),
-                          chains=self.chains(module, graph.graph))
-        parts = _largest(parts, module.hparams.max_experts)
+        rules, chains = _rules(module, graph.graph.shape[0]), self.chains(module, graph.graph)
+        # How many: the graph's parts, or the user. Where: Gaussian parts of a UMAP layout.
+        k = h.n_clusters or int(partition(graph.graph, **rules, chains=chains).max()) + 1
+        parts = np.zeros(graph.graph.shape[0], dtype=np.int64)
+        if k > 1:
+            layout = embed(codes[graph.landmarks], 10, h.n_neighbors, h.random_state)
+            parts = k_partition(layout, graph.graph, k, min_size=rules["min_size"],
+                                chain_share=h.chain_share, random_state=h.random_state, chains=chains)
+        parts = _largest(parts, h.max_experts)
         seed = int(module.bank.active_slots[0])
         slots = [seed] + [_add_child(module, seed) for _ in range(parts.max())]
         labels = np.where(parts >= 0, np.asarray(slots)[np.maximum(parts, 0)], -1)
@@ -95,7 +102,8 @@ class ConnectivityCallback(L.Callback):
                                          sizes=np.bincount(parts[parts >= 0]).tolist(), rule="partition")
         datamodule.set_graph(graph)
         datamodule.labels = graph.to_points(labels)
-        _say(module, f"first experts: {len(slots)} from the graph's parts "
+        asked = "by the graph" if h.n_clusters is None else "as n_clusters"
+        _say(module, f"first experts: {len(slots)} Gaussian parts of the layout ({k} asked {asked}) "
                      f"({time.perf_counter() - started:.1f} s)")
         return True
 

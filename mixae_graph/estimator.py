@@ -175,15 +175,17 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
     """Clustering by a mixture of autoencoder experts whose number comes from a latent kNN graph.
 
     A trunk autoencoder is pretrained; its codes give a kNN graph (UMAP's fuzzy graph); Louvain
-    pieces of the graph, joined by connectivity rules, become the first experts; the experts then
+    pieces of the graph, joined by connectivity rules, say how many first experts there are, and
+    Gaussian parts of a UMAP layout kept to the graph say which points each holds; the experts then
     train jointly (MIXAE objective with a graph-agreement term) while merge/split rounds follow the
     graph. A point belongs to the expert that reconstructs it best.
 
     Parameters
     ----------
     n_clusters : int or None, default=None
-        None: the number of clusters is found (one per expert). An int cuts the cluster tree at
-        exactly that many (at most the number of experts; a warning says when there are fewer).
+        None: the number of clusters is found (one per expert). An int starts the experts from
+        that many parts instead of the graph's count, and cuts the cluster tree at exactly that
+        many clusters (at most the number of experts; a warning says when there are fewer).
     trunk_epochs, expert_epochs, batch_size, ... :
         See :class:`mixae_graph.module.MixAEGraphModule`, whose defaults these are.
     verbose : bool, default=False

@@ -1,6 +1,8 @@
 """The merge and split rules: pure functions from a point graph and expert labels to decisions.
 
-The first experts are Louvain pieces of the graph joined by the merge rules (:func:`partition`).
+The number of first experts comes from Louvain pieces of the graph joined by the merge rules
+(:func:`partition`), or from the user; their borders from Gaussian parts of a UMAP layout that respect
+the graph (:func:`k_partition`).
 Later rounds hand stray points back to their neighbours (:func:`reassign_fragments`), split experts
 whose points fall apart into separate components (:func:`split_experts`), and merge again.
 
@@ -238,6 +240,35 @@ def partition(graph, *, resolution=1.0, min_size=10, threshold=0.7, chain_share=
     relabel = np.full(len(sizes), -1)
     relabel[keep] = np.arange(len(keep))
     return relabel[labels]
+
+
+def k_partition(layout, graph, k: int, *, min_size=10, chain_share=0.8, random_state=0, chains=None):
+    """``k`` parts of the points, where the graph (:func:`partition`) or the user says how many:
+    Gaussian parts of the UMAP layout (full covariances, as N2D does: McConville et al., arXiv
+    1908.05968), cut wherever they cross a chain or fall apart in the graph, then joined by the
+    merge rules without the conductance rule. Labels ``0..c-1``; ``c`` may differ from ``k``.
+
+    The graph tells how many clusters there are better than where their borders lie. A layout with
+    ``min_dist=0`` pulls each class into a tight blob, so its Gaussian parts keep touching classes
+    apart where the graph's communities join them (MNIST-10k trunk codes, 10 parts: ACC 0.948 /
+    0.957 / 0.935 against 0.817 / 0.813 / 0.864 for :func:`partition`, seeds 0-2). But Gaussians
+    cut a thin manifold across: a part never spans two chains, and the pieces of one chain join
+    again (spirals: 0.92 / 0.90 / 0.60 as Gaussians, 1.0 after).
+    """
+    from sklearn.mixture import GaussianMixture
+
+    graph = sp.csr_matrix(graph)
+    if chains is None:
+        chains = chain_groups(graph, chain_share, random_state=random_state)
+    # The fit of best likelihood of five starts: on MNIST-10k's layout the starts that joined two
+    # digits had a lower likelihood every time (ACC 0.82 at 19.6-19.9 nats, 0.95 at 20.1).
+    gaussian = GaussianMixture(min(k, len(layout)), covariance_type="full", n_init=5,
+                               random_state=random_state).fit_predict(layout)
+    pieces = np.unique(np.stack([gaussian, chains]), axis=1, return_inverse=True)[1].ravel()
+    pieces, _ = split_experts(graph, pieces, min_size=min_size)
+    labels, _ = join_pieces(graph, pieces, min_size=min_size, threshold=None, chain_share=chain_share,
+                            chains=chains)
+    return np.unique(labels, return_inverse=True)[1]
 
 
 def split_experts(graph, labels, *, min_size: int = 10) -> tuple[np.ndarray, list[dict]]:

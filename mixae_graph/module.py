@@ -114,8 +114,10 @@ class MixAEGraphModule(L.LightningModule):
         2 gives every point the pull that 1 gave when both ends of a pair were trained.
     learning_rate : float, default=1e-3
     n_clusters : int or None, default=None
-        Cut the final cluster tree at this many clusters (at most the number of experts found; a
-        warning says when there are fewer); None keeps every expert.
+        Start from this many parts (:func:`mixae_graph.merge_split.k_partition`) instead of as
+        many as the graph's first partition has, and cut the final cluster tree at this many
+        clusters (at most the number of experts found; a warning says when there are fewer); None
+        lets the graph decide and keeps every expert.
     random_state : int, default=0
     verbose : bool, default=True
         Print a line with timing for each graph step.

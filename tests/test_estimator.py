@@ -81,6 +81,14 @@ def test_n_clusters_cuts_the_tree(blobs):
     assert len(np.unique(model.predict(X))) == 2
 
 
+def test_n_clusters_starts_the_experts_from_k_parts(digits):
+    model = MixAEGraph(n_clusters=10, **FAST, random_state=0).fit(digits.X)
+    first = model.cluster_tree_.graph["history"][0]
+    assert first["kind"] == "split" and len(first["children"]) == 10  # the layout's 10 parts
+    assert len(np.unique(model.labels_)) == 10
+    assert cluster_accuracy(digits.y, model.labels_) >= 0.8
+
+
 def test_n_clusters_above_the_experts_found_warns(blobs):
     X, y = blobs
     with pytest.warns(UserWarning, match=r"n_clusters=30, but the fit ended with \d+ experts"):

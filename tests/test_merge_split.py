@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.mixture import GaussianMixture
 
 from graph_builders import blobs_edges, clique_edges, graph_from_edges, ring_edges
 from mixae_graph.merge_split import (
     absorb_small,
     bisection_conductance,
     is_chain,
+    k_partition,
     merge_chains,
     merge_connected,
     partition,
@@ -221,6 +223,45 @@ def test_partition_marks_isolated_specks():
     assert same_partition(labels[:30], np.repeat([0, 1], 15))
     assert sorted(np.unique(labels[:30]).tolist()) == [0, 1]
     np.testing.assert_array_equal(labels[30:], [-1, -1])
+
+
+# --------------------------------------------------------------------------- k_partition
+
+
+def test_k_partition_six_blobs():
+    rng = np.random.default_rng(0)
+    centres = 10 * np.eye(6)
+    layout = np.repeat(centres, 30, axis=0) + rng.normal(scale=0.3, size=(180, 6))
+    labels = k_partition(layout, graph_from_edges(180, blobs_edges(6, 30)), 6, min_size=10)
+    assert same_partition(labels, np.repeat(np.arange(6), 30))
+
+
+def test_k_partition_keeps_apart_what_the_layout_separates():
+    # Two cliques joined by many strong edges: the graph's rules see one cluster...
+    edges = clique_edges(range(30)) + clique_edges(range(30, 60))
+    edges += [(i, j, 0.8) for i in range(30) for j in range(30, 60)]
+    graph = graph_from_edges(60, edges)
+    assert len(np.unique(partition(graph, min_size=10))) == 1
+    # ...but the layout shows two blobs, and two were asked for.
+    layout = np.repeat([[0.0, 0.0], [5.0, 0.0]], 30, axis=0)
+    layout += np.random.default_rng(0).normal(scale=0.2, size=layout.shape)
+    labels = k_partition(layout, graph, 2, min_size=10)
+    assert same_partition(labels, np.repeat([0, 1], 30))
+
+
+def test_k_partition_does_not_cut_across_a_chain():
+    # Two long paths side by side in the layout: two Gaussians cut both across (left / right),
+    # the chains put each path back together.
+    n = 150
+    graph = graph_from_edges(2 * n, ring_edges(range(n), k=5, closed=False)
+                             + ring_edges(range(n, 2 * n), k=5, closed=False))
+    x = np.tile(np.linspace(0.0, 10.0, n), 2)
+    layout = np.column_stack([x, np.repeat([0.0, 0.5], n)])
+    gaussian = GaussianMixture(
+        2, covariance_type="full", random_state=0).fit_predict(layout)
+    assert not same_partition(gaussian, np.repeat([0, 1], n))  # the Gaussians alone are wrong
+    labels = k_partition(layout, graph, 2, min_size=10)
+    assert same_partition(labels, np.repeat([0, 1], n))
 
 
 # --------------------------------------------------------------------------- split_experts
