@@ -119,7 +119,10 @@ def test_routing_follows_the_rows(e, temperature, random):
     order = np.array(random.sample(range(len(e)), len(e)))
     x = torch.tensor(e, dtype=torch.float64)
     p = soft_assignment(x, temperature)
-    torch.testing.assert_close(soft_assignment(x[order], temperature), p[order], rtol=0, atol=0)
+    # Exact, up to subnormals: a row moved between the vectorised body and the scalar tail of exp
+    # may give 0 where the other path gives 2e-308 (seen once in CI).
+    tiny = torch.finfo(torch.float64).tiny
+    torch.testing.assert_close(soft_assignment(x[order], temperature), p[order], rtol=0, atol=tiny)
     hard = hard_assignment(x)
     assert torch.equal(hard_assignment(x[order]), hard[order])
     assert (p[torch.arange(len(e)), hard] == p.max(1).values).all()
