@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.mixture import GaussianMixture
 
+from mixae_graph.datamodule import default_batch_size
 from mixae_graph.experts import ExpertBank
 
 
@@ -23,15 +24,15 @@ def standardize(X: np.ndarray, mean=None, scale=None) -> torch.Tensor:
     return x / (x.pow(2).mean().sqrt().clamp(min=1e-8) if scale is None else scale)
 
 
-def batches(n: int, batch_size: int, generator: torch.Generator):
-    order = torch.randperm(n, generator=generator)
-    return order.split(batch_size)
+def batches(n: int, generator: torch.Generator):
+    """Shuffled index batches of mixae-graph's default size (the same steps per epoch)."""
+    return torch.randperm(n, generator=generator).split(default_batch_size(n))
 
 
 class N2D:
     """Autoencoder -> UMAP of the codes to ``n_clusters`` dims -> full-covariance GMM.
 
-    The autoencoder trains ``epochs`` epochs (Adam lr 1e-3, batch 256, MSE) on the standardized data.
+    The autoencoder trains ``epochs`` epochs (Adam lr 1e-3, mixae-graph's default batch size, MSE) on the standardized data.
     After ``fit``: ``labels_`` (training clusters) and ``final_mse_`` (last batch's loss).
     """
 
@@ -58,7 +59,7 @@ class N2D:
         generator = torch.Generator().manual_seed(seed)
         torch.set_flush_denormal(True)  # as mixae-graph's fit: subnormal floats are slow on CPUs
         for _ in range(self.epochs):
-            for idx in batches(len(x), 256, generator):
+            for idx in batches(len(x), generator):
                 loss = F.mse_loss(self.ae_(x[idx])[0][:, 0], x[idx])
                 optimizer.zero_grad()
                 loss.backward()

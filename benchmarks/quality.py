@@ -125,7 +125,7 @@ def run_mixae_ablation(X, K, seed, args):
     optimizer = torch.optim.Adam(bank.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(seed)
     for _ in range(args.trunk_epochs + args.expert_epochs):
-        for idx in batches(len(x), 256, generator):
+        for idx in batches(len(x), generator):
             errors = reconstruction_error(x[idx], bank(x[idx])[0])  # (batch, K)
             errors = errors / errors.detach().min(1).values.mean()  # relative to the typical error
             p = soft_assignment(errors, 0.1)

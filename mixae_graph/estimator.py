@@ -77,9 +77,11 @@ def check_settings(settings: dict, n_samples: int | None = None) -> None:
     def given(*names):
         return [name for name in names if name in settings]
 
-    for name in given("trunk_epochs", "max_experts", "latent_dim", "merge_every", "batch_size"):
+    for name in given("trunk_epochs", "max_experts", "latent_dim", "merge_every"):
         if not _is_int(settings[name]) or settings[name] < 1:
             refuse(name, "a positive integer")
+    if settings.get("batch_size") is not None and (not _is_int(settings["batch_size"]) or settings["batch_size"] < 1):
+        refuse("batch_size", "a positive integer or None")
     for name in given("expert_epochs", "warmup_epochs"):
         if not _is_int(settings[name]) or settings[name] < 0:
             refuse(name, "a non-negative integer")
@@ -186,8 +188,11 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         None: the number of clusters is found (one per expert). An int starts the experts from
         that many parts instead of the graph's count, and cuts the cluster tree at exactly that
         many clusters (at most the number of experts; a warning says when there are fewer).
-    trunk_epochs, expert_epochs, batch_size, ... :
+    trunk_epochs, expert_epochs, ... :
         See :class:`mixae_graph.module.MixAEGraphModule`, whose defaults these are.
+    batch_size : int or None, default=None
+        Points per batch; None: about 32 steps an epoch, 64 to 256 points
+        (:func:`mixae_graph.datamodule.default_batch_size`).
     verbose : bool, default=False
         Progress bar and a line per graph step.
 
@@ -236,7 +241,7 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         gamma=_DEFAULTS["gamma"],
         border_weight=_DEFAULTS["border_weight"],
         learning_rate=_DEFAULTS["learning_rate"],
-        batch_size=256,
+        batch_size=None,
         random_state=_DEFAULTS["random_state"],
         verbose=False,
     ):

@@ -110,9 +110,8 @@ def point_graph(codes: np.ndarray, n_neighbors: int = 15, max_points: int | None
     """
     codes = np.asarray(codes, dtype=np.float32)
     n = len(codes)
-    _, first, group = np.unique(codes, axis=0, return_index=True, return_inverse=True)
-    original = first[group.ravel()]  # the first row with the same code, for every row
-    distinct = np.sort(first)
+    distinct, position = distinct_rows(codes)
+    original = distinct[position]  # the first row with the same code, for every row
     if max_points is not None and len(distinct) > max_points:
         from sklearn.neighbors import NearestNeighbors
 
@@ -138,19 +137,37 @@ def point_graph(codes: np.ndarray, n_neighbors: int = 15, max_points: int | None
     return PointGraph(graph, np.arange(n), np.arange(n))
 
 
+def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of every distinct code, in row order, and for every row the position of its
+    code among them (``codes[distinct[position]] == codes``)."""
+    _, first, group = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    position = np.empty(len(first), dtype=np.int64)
+    position[order] = np.arange(len(first))
+    return first[order], position[group.ravel()]
+
+
 def embed(codes: np.ndarray, n_components: int = 2, n_neighbors: int = 15, random_state: int = 0):
-    """UMAP layout of the codes (``min_dist=0``), for plots."""
+    """UMAP layout of the codes (``min_dist=0``): the first experts' borders, and plots.
+
+    As in :func:`point_graph`, copies of a point stay out of the neighbour search (they would fill
+    each other's neighbour lists and lay out as islands of copies) and take their original's place.
+    """
     import umap
 
+    codes = np.asarray(codes, dtype=np.float32)
+    distinct, position = distinct_rows(codes)
+    if len(distinct) <= n_neighbors:  # too few distinct points for a kNN graph: the codes as they are
+        return codes[:, :n_components]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reducer = umap.UMAP(
             n_components=n_components,
-            n_neighbors=min(n_neighbors, len(codes) - 1),
+            n_neighbors=n_neighbors,
             min_dist=0.0,
             random_state=random_state,
         )
-        return reducer.fit_transform(np.asarray(codes, dtype=np.float32))
+        return reducer.fit_transform(codes[distinct])[position]
 
 
 def membership(labels: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:

@@ -264,7 +264,7 @@ def k_partition(layout, graph, k: int, *, min_size=10, chain_share=0.8, random_s
     # The fit of best likelihood of five starts: on MNIST-10k's layout the starts that joined two
     # digits had a lower likelihood every time (ACC 0.82 at 19.6-19.9 nats, 0.95 at 20.1).
     gaussian = GaussianMixture(min(k, len(layout)), covariance_type="full", n_init=5,
-                               random_state=random_state).fit_predict(layout)
+                               random_state=random_state).fit_predict(np.asarray(layout, np.float64))
     pieces = np.unique(np.stack([gaussian, chains]), axis=1, return_inverse=True)[1].ravel()
     pieces, _ = split_experts(graph, pieces, min_size=min_size)
     labels, _ = join_pieces(graph, pieces, min_size=min_size, threshold=None, chain_share=chain_share,

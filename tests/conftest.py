@@ -15,8 +15,9 @@ torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]
 MNIST_FILE = ROOT.parent / "shared" / "data" / "mnist10k.npz"
 
-# Small epoch budgets keep the suite fast; quality floors in the tests are set below the benchmark's.
-FAST = dict(trunk_epochs=30, expert_epochs=8, merge_every=4)
+# Small epoch budgets and 256-point batches (a quarter of the default's steps on digits) keep the
+# suite fast; quality floors in the tests are set below the benchmark's.
+FAST = dict(trunk_epochs=30, expert_epochs=8, merge_every=4, batch_size=256)
 
 
 @pytest.fixture(scope="session")

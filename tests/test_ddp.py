@@ -40,7 +40,7 @@ def test_two_process_ddp_fit_agrees_across_ranks_and_matches_single_process(tmp_
     assert output.count("[mixae-graph] labels:") == 1  # rank 0 writes the outputs, once
     labels = np.loadtxt(tmp_path / "runs" / "version_0" / "labels.csv", skiprows=1, dtype=int)
 
-    single = MixAEGraph(random_state=0, **EPOCHS).fit(X)
+    single = MixAEGraph(random_state=0, batch_size=256, **EPOCHS).fit(X)
     ddp_score, single_score = evaluate(y, labels), evaluate(y, single.labels_)
     assert single_score["ari"] > 0.95
     assert ddp_score["ari"] >= single_score["ari"] - 0.05, (ddp_score, single_score)

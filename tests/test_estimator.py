@@ -10,7 +10,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from conftest import FAST
 from mixae_graph import MixAEGraph
-from mixae_graph.datamodule import MixAEDataModule
+from mixae_graph.datamodule import MixAEDataModule, default_batch_size
 from mixae_graph.metrics import cluster_accuracy
 from mixae_graph.module import MixAEGraphModule
 from mixae_graph.tree import cut_tree
@@ -113,6 +113,15 @@ def test_subnormals_flushed_during_a_fit_and_restored_after_a_failure(blobs):
     with pytest.raises(RuntimeError, match="stop here"):
         trainer.fit(module, MixAEDataModule.from_arrays(X))
     assert fail.during and not flushing_subnormals()
+
+
+# ---------------------------------------------------------------------------- batches
+def test_default_batches_make_about_32_steps_an_epoch():
+    sizes = [default_batch_size(n) for n in (100, 1000, 1797, 4000, 10_000, 70_000)]
+    assert sizes == [64, 64, 64, 125, 256, 256]
+    X = np.random.default_rng(0).normal(size=(4000, 5)).astype(np.float32)
+    assert len(MixAEDataModule.from_arrays(X).train_dataloader()) == 32
+    assert MixAEDataModule.from_arrays(X, batch_size=1000).train_dataloader().batch_size == 1000
 
 
 # ---------------------------------------------------------------------------- checkpoints

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from sklearn.datasets import make_blobs
 
 from graph_builders import clique_edges, graph_from_edges
-from mixae_graph.graph import communities, expert_graph, expert_weights, latent_graph, membership
+from mixae_graph.graph import communities, embed, expert_graph, expert_weights, latent_graph, membership
 
 
 # A small hand-made graph: 6 points, experts 4 = {0, 1}, 7 = {2, 3, 4}, 9 = {5}.
@@ -106,3 +106,11 @@ def test_latent_graph_needs_more_samples_than_neighbors():
         latent_graph(np.zeros((15, 3)), n_neighbors=15)
     with pytest.raises(ValueError):
         latent_graph(np.zeros((5, 3)), n_neighbors=15)
+
+
+def test_embed_lays_copies_on_their_original():
+    codes = np.random.default_rng(0).normal(size=(60, 5)).astype(np.float32)
+    layout = embed(np.vstack([codes, codes[:20], codes[:20]]), 2, 10, random_state=0)
+    np.testing.assert_array_equal(layout[60:80], layout[:20])
+    np.testing.assert_array_equal(layout[80:], layout[:20])
+    np.testing.assert_array_equal(layout[:60], embed(codes, 2, 10, random_state=0))  # as without copies
