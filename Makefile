@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(VENV)/bin/mixae-graph fit --config configs/digits.yaml
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 clean:
 	rm -rf $(VENV) .cache runs lightning_logs
