@@ -32,8 +32,8 @@ def batches(n: int, generator: torch.Generator):
 class N2D:
     """Autoencoder -> UMAP of the codes to ``n_clusters`` dims -> full-covariance GMM.
 
-    The autoencoder trains ``epochs`` epochs (Adam lr 1e-3, mixae-graph's default batch size, MSE) on the standardized data.
-    After ``fit``: ``labels_`` (training clusters) and ``final_mse_`` (last batch's loss).
+    The autoencoder trains ``epochs`` epochs (Adam lr 1e-3, mixae-graph's default batch size, MSE)
+    on the standardized data. After ``fit``: ``labels_`` (training clusters) and ``final_mse_`` (last batch's loss).
     """
 
     def __init__(self, n_clusters: int, epochs: int, random_state: int = 0, n_neighbors: int = 20):
