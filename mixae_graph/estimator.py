@@ -95,6 +95,8 @@ def check_settings(settings: dict, n_samples: int | None = None) -> None:
             refuse(name, "a non-negative finite number")
     if "chain_share" in settings and not (_is_real(settings["chain_share"]) and 0 < settings["chain_share"] <= 1):
         refuse("chain_share", "a number in (0, 1]")
+    if "trunk_dropout" in settings and not (_is_real(settings["trunk_dropout"]) and 0 <= settings["trunk_dropout"] < 1):
+        refuse("trunk_dropout", "a number in [0, 1)")
     if "min_cluster_fraction" in settings and not (
             _is_real(settings["min_cluster_fraction"]) and 0 <= settings["min_cluster_fraction"] < 1):
         refuse("min_cluster_fraction", "a number in [0, 1)")
@@ -240,6 +242,7 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         beta=_DEFAULTS["beta"],
         gamma=_DEFAULTS["gamma"],
         border_weight=_DEFAULTS["border_weight"],
+        trunk_dropout=_DEFAULTS["trunk_dropout"],
         learning_rate=_DEFAULTS["learning_rate"],
         batch_size=None,
         random_state=_DEFAULTS["random_state"],
@@ -266,6 +269,7 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         self.beta = beta
         self.gamma = gamma
         self.border_weight = border_weight
+        self.trunk_dropout = trunk_dropout
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.random_state = random_state
