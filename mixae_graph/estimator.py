@@ -178,11 +178,11 @@ def _check_input(X) -> None:
 class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
     """Clustering by a mixture of autoencoder experts whose number comes from a latent kNN graph.
 
-    A trunk autoencoder is pretrained; its codes give a kNN graph (UMAP's fuzzy graph); Louvain
-    pieces of the graph, joined by connectivity rules, say how many first experts there are, and
-    Gaussian parts of a UMAP layout kept to the graph say which points each holds; the experts then
-    train jointly (MIXAE objective with a graph-agreement term) while merge/split rounds follow the
-    graph. A point belongs to the expert that reconstructs it best.
+    A trunk (denoising) autoencoder is pretrained; its codes give a kNN graph (UMAP's fuzzy
+    graph); Louvain pieces of the graph, joined by connectivity rules, say how many first experts
+    there are, and Gaussian parts of a UMAP layout kept to the graph say which points each holds;
+    the experts then train jointly (MIXAE objective with a graph-agreement term) while merge/split
+    rounds follow the graph. A point belongs to the expert that reconstructs it best.
 
     Parameters
     ----------

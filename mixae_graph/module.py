@@ -1,10 +1,11 @@
 """The LightningModule: trunk pretraining, then the MIXAE joint objective over the expert bank.
 
-Epochs ``[0, trunk_epochs)`` train the trunk autoencoder (whose codes give the kNN graph) on all
-points, and on every other step one small seed expert too. The
+Epochs ``[0, trunk_epochs)`` train the trunk, a denoising autoencoder whose codes give the kNN
+graph, on all points, and on every other step one small seed expert too. The
 :class:`~mixae_graph.connectivity.ConnectivityCallback` then partitions the graph, copies the seed
-into one expert per part, and runs merge/split rounds between epochs. The remaining ``expert_epochs`` train the bank with the MIXAE objective (Zhang et al.,
-arXiv 1712.07788, eq. 4-6) plus the graph-agreement and border terms.
+into one expert per part, and runs merge/split rounds between epochs. The remaining
+``expert_epochs`` train the bank with the MIXAE objective (Zhang et al., arXiv 1712.07788,
+eq. 4-6) plus the graph-agreement and border terms.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -172,6 +173,24 @@ def test_experts_see_the_input_itself_when_it_is_narrow_enough(expert_dims):
     module.fit_scaling(np.random.default_rng(0).normal(size=(50, 20)))
     assert not module.projects and module.bank.n_features == 20
     torch.testing.assert_close(module.basis, torch.eye(20))
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.5])
+def test_trunk_restores_inputs_from_a_copy_with_features_dropped(blobs, dropout):
+    X, _ = blobs
+    torch.manual_seed(0)
+    module = MixAEGraphModule(n_features=X.shape[1], trunk_dropout=dropout, verbose=False)
+    module.fit_scaling(X)
+    seen = []
+    module.trunk.register_forward_hook(lambda bank, inputs, output: seen.append((inputs[0], output[0])))
+    x = torch.as_tensor(X[:200])
+    module._trunk_step((x,))
+    (given, reconstruction), clean = seen[0], module.standardize(x)
+    dropped = given == 0
+    assert dropped.float().mean().item() == pytest.approx(dropout, abs=0.05)
+    torch.testing.assert_close(given[~dropped], clean[~dropped] / (1 - dropout))  # the rest scaled up
+    trunk_loss = module._epoch_log["train/trunk"][0] / len(x)
+    torch.testing.assert_close(trunk_loss, F.mse_loss(reconstruction[:, 0], clean).detach())  # vs the clean input
 
 
 def test_foreign_checkpoint_is_refused(tmp_path):
