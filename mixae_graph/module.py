@@ -115,7 +115,7 @@ class MixAEGraphModule(L.LightningModule):
         2 gives every point the pull that 1 gave when both ends of a pair were trained.
     trunk_dropout : float, default=0.2
         Share of the input features zeroed (after centring: set to their mean) in every trunk
-        step, the rest scaled up to keep the sum: the trunk is a denoising autoencoder, as in
+        step, the rest scaled by 1 / (1 - p): the trunk is a denoising autoencoder, as in
         DEC's pretraining (Xie et al., arXiv 1511.06335, 20%). Its codes gather classes tighter:
         measured with every other default, 8x8 digits' ACC over seeds 0-6 went from 0.886 to
         0.907, MNIST-10k's over seeds 0-2 from 0.924 to 0.935; the synthetic sets stayed 1.0.
