@@ -129,8 +129,11 @@ class ConnectivityCallback(L.Callback):
                 children.append(slot)
             module.recorder.record_split(event["parent"], children, epoch, sizes=event["sizes"],
                                          rule=event["rule"])
+        # Told K, the experts start as K parts and the tree cut joins them: no bridged merges.
+        min_cut = module.hparams.merge_cut if module.hparams.n_clusters is None else None
         labels, merges = join_pieces(graph, labels, min_size=rules["min_size"], threshold=None,
-                                     chain_share=rules["chain_share"], chains=self.chains(module, graph))
+                                     chain_share=rules["chain_share"], chains=self.chains(module, graph),
+                                     min_cut=min_cut)
         for event in merges:
             for slot in event["experts"]:
                 if slot != event["into"]:

@@ -93,8 +93,9 @@ def check_settings(settings: dict, n_samples: int | None = None) -> None:
     for name in given("alpha", "beta", "gamma", "border_weight"):
         if not _is_real(settings[name]) or settings[name] < 0:
             refuse(name, "a non-negative finite number")
-    if "chain_share" in settings and not (_is_real(settings["chain_share"]) and 0 < settings["chain_share"] <= 1):
-        refuse("chain_share", "a number in (0, 1]")
+    for name in given("chain_share", "merge_cut"):
+        if not (_is_real(settings[name]) and 0 < settings[name] <= 1):
+            refuse(name, "a number in (0, 1]")
     if "trunk_dropout" in settings and not (_is_real(settings["trunk_dropout"]) and 0 <= settings["trunk_dropout"] < 1):
         refuse("trunk_dropout", "a number in [0, 1)")
     if "min_cluster_fraction" in settings and not (
@@ -233,6 +234,7 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         max_graph_points=_DEFAULTS["max_graph_points"],
         resolution=_DEFAULTS["resolution"],
         merge_threshold=_DEFAULTS["merge_threshold"],
+        merge_cut=_DEFAULTS["merge_cut"],
         chain_share=_DEFAULTS["chain_share"],
         min_cluster_fraction=_DEFAULTS["min_cluster_fraction"],
         merge_every=_DEFAULTS["merge_every"],
@@ -260,6 +262,7 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         self.max_graph_points = max_graph_points
         self.resolution = resolution
         self.merge_threshold = merge_threshold
+        self.merge_cut = merge_cut
         self.chain_share = chain_share
         self.min_cluster_fraction = min_cluster_fraction
         self.merge_every = merge_every

@@ -96,6 +96,11 @@ class MixAEGraphModule(L.LightningModule):
     merge_threshold : float, default=0.7
         Conductance rule: merge when the cut between two experts is at least this times the
         bisection conductance of each (:func:`mixae_graph.merge_split.merge_connected`).
+    merge_cut : float, default=0.07
+        Bridged rule, in the merge/split rounds: two experts merge when the kNN weight between
+        them is at least this share of the smaller one's volume
+        (:func:`mixae_graph.merge_split.merge_bridged`). Not with ``n_clusters``: then the experts
+        start as that many parts and the cluster tree joins them.
     chain_share : float, default=0.8
         Chain rule: small graph pieces that send this share of their outside weight to their two
         strongest neighbours, linked end to end, are one thin manifold
@@ -144,6 +149,7 @@ class MixAEGraphModule(L.LightningModule):
         max_graph_points: int | None = 20000,
         resolution: float = 0.5,
         merge_threshold: float = 0.7,
+        merge_cut: float = 0.07,
         chain_share: float = 0.8,
         min_cluster_fraction: float = 0.005,
         merge_every: int = 4,

@@ -11,6 +11,7 @@ from mixae_graph.merge_split import (
     bisection_conductance,
     is_chain,
     k_partition,
+    merge_bridged,
     merge_chains,
     merge_connected,
     partition,
@@ -157,6 +158,42 @@ def test_merge_connected_four_quarters_of_a_clique_become_one():
     assert len(np.unique(new)) == 1
     assert len(events) == 3
     assert_merge_keeps_points(labels, new)
+
+
+# --------------------------------------------------------------------------- merge_bridged
+
+
+def test_merge_bridged_share_by_hand():
+    # Cliques of 6 and 12 joined by three unit edges: the smaller one's volume is 6 * 5 + 3 = 33,
+    # so the cut carries 3 / 33 = 0.0909 of it. It merges at 0.09, not at 0.1.
+    edges = clique_edges(range(6)) + clique_edges(range(6, 18)) + [(0, 6, 1.0), (1, 7, 1.0), (2, 8, 1.0)]
+    graph = graph_from_edges(18, edges)
+    labels = np.array([4] * 6 + [7] * 12)
+    kept, events = merge_bridged(graph, labels, min_cut=0.1)
+    np.testing.assert_array_equal(kept, labels)
+    assert events == []
+    merged, events = merge_bridged(graph, labels, min_cut=0.09)
+    np.testing.assert_array_equal(merged, np.full(18, 7))  # the larger expert's id stays
+    assert [(e["experts"], e["into"], e["sizes"], e["rule"]) for e in events] == [([4, 7], 7, [6, 12], "bridged")]
+
+
+def test_merge_bridged_joins_the_strongest_pair_first_and_leaves_the_rest():
+    # Three cliques of 8 in a row: A-B bridged by four edges (4 / 60 of A's volume), B-C by one.
+    edges = clique_edges(range(8)) + clique_edges(range(8, 16)) + clique_edges(range(16, 24))
+    edges += [(i, 8 + i, 1.0) for i in range(4)] + [(15, 16, 1.0)]
+    labels = np.repeat([0, 1, 2], 8)
+    merged, events = merge_bridged(graph_from_edges(24, edges), labels, min_cut=0.05)
+    assert same_partition(merged, np.repeat([0, 0, 1], 8))
+    assert len(events) == 1 and events[0]["experts"] == [0, 1]
+    assert_merge_keeps_points(labels, merged)
+
+
+def test_merge_bridged_keeps_disconnected_experts():
+    edges = clique_edges(range(5)) + clique_edges(range(5, 10))
+    labels = np.repeat([0, 1], 5)
+    merged, events = merge_bridged(graph_from_edges(10, edges), labels, min_cut=1e-6)
+    np.testing.assert_array_equal(merged, labels)
+    assert events == []
 
 
 # --------------------------------------------------------------------------- merge_chains

@@ -22,6 +22,7 @@ from mixae_graph.merge_split import (
     absorb_small,
     bisection_conductance,
     join_pieces,
+    merge_bridged,
     merge_connected,
     partition,
     reassign_fragments,
@@ -148,11 +149,19 @@ def test_merge_connected_keeps_every_point_and_follows_the_rows(case, threshold)
     check_merge_rule(lambda g, l: merge_connected(g, l, threshold), graph, labels, rng)
 
 
+@FEW
+@given(labelled_graphs(), st.floats(0.01, 1.0))
+def test_merge_bridged_keeps_every_point_and_follows_the_rows(case, min_cut):
+    graph, labels, rng = case
+    check_merge_rule(lambda g, l: merge_bridged(g, l, min_cut), graph, labels, rng)
+
+
 @SOME
-@given(labelled_graphs(), st.integers(1, 12), st.sampled_from([None, 0.7]))
-def test_join_pieces_keeps_every_point(case, min_size, threshold):
+@given(labelled_graphs(), st.integers(1, 12), st.sampled_from([None, 0.7]), st.sampled_from([None, 0.07]))
+def test_join_pieces_keeps_every_point(case, min_size, threshold, min_cut):
     graph, labels, _ = case
-    merged, events = join_pieces(graph, labels, min_size=min_size, threshold=threshold, chain_share=0.8)
+    merged, events = join_pieces(graph, labels, min_size=min_size, threshold=threshold, chain_share=0.8,
+                                 min_cut=min_cut)
     assert_merge_keeps_every_point(labels, merged)
     assert all(e["kind"] == "merge" and e["into"] in e["experts"] for e in events)
 
