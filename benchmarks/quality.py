@@ -37,6 +37,7 @@ from sklearn.cluster import HDBSCAN, KMeans, SpectralClustering  # noqa: E402
 
 from baselines import N2D, batches, standardize  # noqa: E402  (benchmarks/baselines.py)
 from mixae_graph import MixAEGraph  # noqa: E402
+from mixae_graph.blur import gaussian_blur  # noqa: E402
 from mixae_graph.datasets import ClusterData, load_dataset, load_file  # noqa: E402
 from mixae_graph.experts import ExpertBank  # noqa: E402
 from mixae_graph.metrics import evaluate  # noqa: E402
@@ -80,11 +81,12 @@ def warm_numba() -> None:
 # ----------------------------------------------------------------------------- methods
 
 
-def run_mixae_graph(X, K, seed, args, with_k: bool):
+def run_mixae_graph(data, K, seed, args, with_k: bool):
     """Default settings, no K; with K: ``n_clusters=K`` (the experts start from K parts of the
-    layout and the tree is cut at K)."""
+    layout and the tree is cut at K). The data's image shape is passed as a user would."""
     model = MixAEGraph(trunk_epochs=args.trunk_epochs, expert_epochs=args.expert_epochs,
-                       n_clusters=K if with_k else None, random_state=seed).fit(X)
+                       n_clusters=K if with_k else None, image_shape=data.image_shape,
+                       random_state=seed).fit(data.X)
     return model.labels_, {"n_experts": int(model.n_experts_)}
 
 
@@ -116,10 +118,14 @@ def run_n2d(X, K, seed, args):
     return model.labels_, {"final_mse": model.final_mse_}
 
 
-def run_mixae_ablation(X, K, seed, args):
-    """MIXAE without the graph: K small experts from random init, MIXAE objective, K fixed."""
+def run_mixae_ablation(data, K, seed, args):
+    """MIXAE without the graph: K small experts from random init, MIXAE objective, K fixed; images
+    blurred as mixae-graph's default blurs them, so that only the graph differs."""
     torch.manual_seed(seed)
-    x = standardize(X)
+    x = torch.as_tensor(data.X, dtype=torch.float32)
+    if data.image_shape is not None:
+        x = gaussian_blur(x, data.image_shape, MixAEGraph().image_blur)
+    x = standardize(x)
     bank = ExpertBank(x.shape[1], (128,), 10, max_experts=K)
     bank.active[:] = True  # every slot an expert, each with its own random init
     optimizer = torch.optim.Adam(bank.parameters(), lr=1e-3)
@@ -139,12 +145,12 @@ def run_mixae_ablation(X, K, seed, args):
 
 
 RUNNERS = {
-    "mixae-graph": lambda X, K, s, a: run_mixae_graph(X, K, s, a, with_k=False),
-    "mixae-graph K": lambda X, K, s, a: run_mixae_graph(X, K, s, a, with_k=True),
-    "k-means": run_kmeans,
-    "spectral": run_spectral,
-    "UMAP+HDBSCAN": run_umap_hdbscan,
-    "N2D": run_n2d,
+    "mixae-graph": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False),
+    "mixae-graph K": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=True),
+    "k-means": lambda d, K, s, a: run_kmeans(d.X, K, s, a),
+    "spectral": lambda d, K, s, a: run_spectral(d.X, K, s, a),
+    "UMAP+HDBSCAN": lambda d, K, s, a: run_umap_hdbscan(d.X, K, s, a),
+    "N2D": lambda d, K, s, a: run_n2d(d.X, K, s, a),
     "MIXAE ablation": run_mixae_ablation,
 }
 
@@ -300,7 +306,7 @@ def main(argv=None) -> None:
                 record = {"dataset": data.name, "seed": seed, "method": method}
                 start = time.perf_counter()
                 try:
-                    labels, extra = RUNNERS[method](data.X, K, seed, args)
+                    labels, extra = RUNNERS[method](data, K, seed, args)
                     record["seconds"] = time.perf_counter() - start
                     record.update(evaluate(data.y, np.asarray(labels)), **extra)
                     print(f"{data.name:>8} seed {seed} {method:<15} acc {record['acc']:.3f} "

@@ -73,21 +73,21 @@ def timed(fn, *args) -> float:
 
 
 def load(source: tuple, seed: int):
-    """``("mnist", path, n)``: n rows (all if None), shuffled (the file is sorted by class);
-    ``("synthetic", n)``: 10 Gaussian clusters in 10-D lifted to 100-D."""
+    """``(X, y, image_shape)``. ``("mnist", path, n)``: n rows (all if None), shuffled (the file
+    is sorted by class); ``("synthetic", n)``: 10 Gaussian clusters in 10-D lifted to 100-D."""
     if source[0] == "mnist":
         data = load_file(source[1])
         order = np.random.default_rng(seed).permutation(data.n_samples)[: source[2]]
-        return data.X[order], data.y[order]
+        return data.X[order], data.y[order], data.image_shape
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 10, source[1])
     Z = rng.normal(scale=4.0, size=(10, 10))[y] + rng.normal(size=(source[1], 10))
-    return lift((Z - Z.mean(0)) / Z.std(0), 100, seed=seed), y
+    return lift((Z - Z.mean(0)) / Z.std(0), 100, seed=seed), y, None
 
 
-def make(method: str, K: int, settings: dict, seed: int):
+def make(method: str, K: int, settings: dict, seed: int, image_shape=None):
     if method == "mixae-graph":
-        return MixAEGraph(**settings, random_state=seed)
+        return MixAEGraph(**settings, image_shape=image_shape, random_state=seed)
     return N2D(K, epochs=settings["trunk_epochs"] + settings["expert_epochs"], random_state=seed)
 
 
@@ -97,9 +97,9 @@ def fit_job(method: str, source: tuple, settings: dict, seed: int, predict_point
     training rows plus a little noise (1% of the data's scale), tiled. (Not the training rows
     themselves: ``UMAP.transform`` returns the stored embedding when given exactly its training data.)"""
     warm_up()
-    X, y = load(source, seed)
+    X, y, image_shape = load(source, seed)
     before = peak_mb()
-    model = make(method, len(np.unique(y)), settings, seed)
+    model = make(method, len(np.unique(y)), settings, seed, image_shape)
     seconds = timed(model.fit, X)
     out = {"seconds": seconds, "peak_mb": peak_mb(), "before_fit_mb": before, "threads": torch.get_num_threads()}
     out.update(evaluate(y, model.labels_), n=len(X))

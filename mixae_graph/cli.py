@@ -212,6 +212,7 @@ class MixAEGraphCLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.n_features", "model.n_features", apply_on="instantiate")
+        parser.link_arguments("data.image_shape", "model.image_shape", apply_on="instantiate")
         parser.link_arguments(("model.trunk_epochs", "model.expert_epochs"), "trainer.max_epochs",
                               compute_fn=_epoch_budget, apply_on="parse")
         parser.link_arguments("seed_everything", "model.random_state", compute_fn=_seed, apply_on="parse")

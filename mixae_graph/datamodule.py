@@ -98,6 +98,10 @@ class MixAEDataModule(L.LightningDataModule):
         return self.data.X.shape[1]
 
     @property
+    def image_shape(self) -> tuple[int, ...] | None:
+        return self.data.image_shape
+
+    @property
     def X(self) -> np.ndarray:
         return self.data.X
 

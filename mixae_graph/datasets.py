@@ -110,7 +110,7 @@ def from_arrays(X, y=None, image_shape=None, name="array") -> ClusterData:
     """
     X = _check_X(X)
     y = None if y is None else _check_y(y, X.shape[0])
-    image_shape = None if image_shape is None else _check_image_shape(image_shape, X.shape[1])
+    image_shape = None if image_shape is None else check_image_shape(image_shape, X.shape[1])
     return ClusterData(X=X, y=y, image_shape=image_shape, name=str(name))
 
 
@@ -171,7 +171,9 @@ def _check_y(y, n_samples: int) -> np.ndarray:
     return y.astype(np.int64, copy=False)
 
 
-def _check_image_shape(image_shape, n_features: int) -> tuple[int, ...]:
+def check_image_shape(image_shape, n_features: int) -> tuple[int, ...]:
+    """``image_shape`` as a tuple of ints; a ``ValueError`` names the problem when it is not one
+    or does not hold ``n_features`` values."""
     shape = np.asarray(image_shape)
     if shape.ndim != 1 or shape.size == 0 or shape.dtype.kind not in "iu" or (shape <= 0).any():
         raise ValueError(f"image_shape must be a tuple of positive integers; got {image_shape!r}")

@@ -90,7 +90,7 @@ def check_settings(settings: dict, n_samples: int | None = None) -> None:
     for name in given("temperature", "learning_rate", "resolution", "merge_threshold"):
         if not _is_real(settings[name]) or settings[name] <= 0:
             refuse(name, "a positive finite number")
-    for name in given("alpha", "beta", "gamma", "border_weight"):
+    for name in given("alpha", "beta", "gamma", "border_weight", "image_blur"):
         if not _is_real(settings[name]) or settings[name] < 0:
             refuse(name, "a non-negative finite number")
     for name in given("chain_share", "merge_cut"):
@@ -191,6 +191,10 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         None: the number of clusters is found (one per expert). An int starts the experts from
         that many parts instead of the graph's count, and cuts the cluster tree at exactly that
         many clusters (at most the number of experts; a warning says when there are fewer).
+    image_shape : tuple of int or None, default=None
+        Shape of one sample when ``X`` holds flattened images, (height, width) or (height, width,
+        channels), e.g. ``data.image_shape`` from :mod:`mixae_graph.datasets`: the images are then
+        blurred slightly (``image_blur``) before the networks see them.
     trunk_epochs, expert_epochs, ... :
         See :class:`mixae_graph.module.MixAEGraphModule`, whose defaults these are.
     batch_size : int or None, default=None
@@ -215,7 +219,7 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
     >>> from mixae_graph import MixAEGraph
     >>> from mixae_graph.datasets import load_digits
     >>> data = load_digits()
-    >>> model = MixAEGraph(random_state=0).fit(data.X)     # doctest: +SKIP
+    >>> model = MixAEGraph(image_shape=data.image_shape, random_state=0).fit(data.X)  # doctest: +SKIP
     >>> model.n_experts_, model.predict(data.X[:5])        # doctest: +SKIP
     """
 
@@ -246,6 +250,8 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         border_weight=_DEFAULTS["border_weight"],
         trunk_dropout=_DEFAULTS["trunk_dropout"],
         learning_rate=_DEFAULTS["learning_rate"],
+        image_shape=_DEFAULTS["image_shape"],
+        image_blur=_DEFAULTS["image_blur"],
         batch_size=None,
         random_state=_DEFAULTS["random_state"],
         verbose=False,
@@ -274,6 +280,8 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         self.border_weight = border_weight
         self.trunk_dropout = trunk_dropout
         self.learning_rate = learning_rate
+        self.image_shape = image_shape
+        self.image_blur = image_blur
         self.batch_size = batch_size
         self.random_state = random_state
         self.verbose = verbose

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .blur import gaussian_blur
+from .datasets import check_image_shape
 from .experts import ExpertBank
 from .graph import PointGraph
 from .objective import mixae_objective
@@ -125,6 +127,15 @@ class MixAEGraphModule(L.LightningModule):
         measured with every other default, 8x8 digits' ACC over seeds 0-6 went from 0.886 to
         0.907, MNIST-10k's over seeds 0-2 from 0.924 to 0.935; the synthetic sets stayed 1.0.
     learning_rate : float, default=1e-3
+    image_shape : tuple of int or None, default=None
+        (height, width) or (height, width, channels) of image data (linked from the data module by
+        the CLI); None: the features are not an image.
+    image_blur : float, default=0.036
+        Images are blurred by a Gaussian this fraction of their height wide (1 pixel at 28x28)
+        before the trunk and the experts see them, also when predicting: thin strokes at nearby
+        slants then overlap, so their codes link in the kNN graph. Measured with every other
+        default on MNIST-10k, seeds 0-2: ACC 0.949 / 0.958 / 0.901 -> 0.954 / 0.959 / 0.961 (seed
+        2 had its 1s in two clusters). 0: no blur; without ``image_shape`` it does nothing.
     n_clusters : int or None, default=None
         Start from this many parts (:func:`mixae_graph.merge_split.k_partition`) instead of as
         many as the graph's first partition has, and cut the final cluster tree at this many
@@ -161,11 +172,15 @@ class MixAEGraphModule(L.LightningModule):
         border_weight: float = 0.3,
         trunk_dropout: float = 0.2,
         learning_rate: float = 1e-3,
+        image_shape: tuple[int, ...] | None = None,
+        image_blur: float = 0.036,
         n_clusters: int | None = None,
         random_state: int = 0,
         verbose: bool = True,
     ):
         super().__init__()
+        if image_shape is not None:
+            image_shape = check_image_shape(image_shape, n_features)
         self.save_hyperparameters()
         torch.manual_seed(random_state)
         self.trunk = ExpertBank(n_features, trunk_hidden, latent_dim, max_experts=1)
@@ -190,8 +205,9 @@ class MixAEGraphModule(L.LightningModule):
 
     # ------------------------------------------------------------------ data scaling
     def fit_scaling(self, X: np.ndarray) -> None:
-        """Centre each feature; divide by one global scale, so that relative feature scales stay."""
-        X = torch.as_tensor(np.asarray(X), dtype=torch.float64)  # float32 sums overflow near 3e38
+        """Centre each (blurred) feature; divide by one global scale, so that relative feature
+        scales stay."""
+        X = self.blur(torch.as_tensor(np.asarray(X), dtype=torch.float64))  # float32 sums overflow near 3e38
         mean = X.mean(0)
         self.feature_mean.copy_(mean)
         self.feature_scale.copy_((X - mean).pow(2).mean().sqrt().clamp(min=1e-8))
@@ -203,9 +219,16 @@ class MixAEGraphModule(L.LightningModule):
         """Whether the experts work in fewer dimensions than the input."""
         return self.basis.shape[1] < self.basis.shape[0]
 
+    def blur(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw points blurred as images (``image_blur``); ``x`` itself when they are not images."""
+        if self.hparams.image_shape is None:
+            return x
+        return gaussian_blur(x, self.hparams.image_shape, self.hparams.image_blur)
+
     def standardize(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw points as the networks see them: blurred (images), centred, scaled."""
         # (x - mean) / scale in one pass; dividing, since 1 / scale can be subnormal (scale near 3e38)
-        return torch.addcdiv(-self.feature_mean / self.feature_scale, x, self.feature_scale)
+        return torch.addcdiv(-self.feature_mean / self.feature_scale, self.blur(x), self.feature_scale)
 
     def expert_input(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Standardized points in the experts' coordinates, and each point's squared norm outside
@@ -232,7 +255,8 @@ class MixAEGraphModule(L.LightningModule):
         return (errors * z.shape[1] + outside[:, None]) / x.shape[1]
 
     def reconstruct(self, x: torch.Tensor, slot: int) -> torch.Tensor:
-        """Reconstruction of raw points ``x`` by the expert in ``slot``, in input units."""
+        """Reconstruction of raw points ``x`` by the expert in ``slot``, in input units (blurred,
+        for images)."""
         with torch.no_grad():
             z, _ = self.expert_input(x)
             out = self.bank(z, torch.tensor([slot]))[0][:, 0]

@@ -39,7 +39,7 @@ def digits():
 def digits_model(digits):
     from mixae_graph import MixAEGraph
 
-    return MixAEGraph(trunk_epochs=60, expert_epochs=12, random_state=0).fit(digits.X)
+    return MixAEGraph(trunk_epochs=60, expert_epochs=12, image_shape=digits.image_shape, random_state=0).fit(digits.X)
 
 
 @pytest.fixture(scope="session")

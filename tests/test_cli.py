@@ -109,3 +109,32 @@ def test_bad_data_gives_one_readable_line(tmp_path):
     assert result.returncode == 2
     assert "missing.npz" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_images_carry_their_shape_into_the_model_and_its_checkpoint(tmp_path):
+    """An ``.npz`` with ``image_shape`` (here 400 of scikit-learn's digits): the data module hands the
+    shape to the model (blurred images), the checkpoint keeps it, and predict routes by the restored
+    model's errors, which are those of blurred images."""
+    import torch
+    from sklearn.datasets import load_digits
+
+    from mixae_graph.module import MixAEGraphModule
+
+    digits = load_digits()
+    data = tmp_path / "digits.npz"
+    np.savez(data, X=(digits.data[:400] / 16).astype(np.float32), y=digits.target[:400], image_shape=(8, 8))
+    run_cli("fit", "--data.source", data, "--trainer.default_root_dir", tmp_path / "runs", *TINY, cwd=tmp_path)
+    run_dir = tmp_path / "runs" / "version_0"
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert tuple(checkpoint["hyper_parameters"]["image_shape"]) == (8, 8)
+    assert (run_dir / "expert_reconstructions.png").stat().st_size > 1000
+    out = tmp_path / "predicted.csv"
+    run_cli("predict", "--config", run_dir / "config.yaml", "--ckpt_path", run_dir / "checkpoints" / "last.ckpt",
+            "--labels_path", out, cwd=tmp_path)
+    restored = MixAEGraphModule.load_from_checkpoint(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert restored.hparams.image_shape == (8, 8)
+    x = torch.as_tensor(np.load(data)["X"])
+    best = restored.expert_errors(x).argmin(1)
+    routed = restored.cluster_of_slot[restored.bank.active_slots[best]].numpy()
+    np.testing.assert_array_equal(read_labels(out), routed)
+    assert np.mean(routed == read_labels(run_dir / "labels.csv")) >= 0.8  # fit labels: graph routing
