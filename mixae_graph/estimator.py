@@ -193,8 +193,8 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         many clusters (at most the number of experts; a warning says when there are fewer).
     image_shape : tuple of int or None, default=None
         Shape of one sample when ``X`` holds flattened images, (height, width) or (height, width,
-        channels), e.g. ``data.image_shape`` from :mod:`mixae_graph.datasets`: the images are then
-        blurred slightly (``image_blur``) before the networks see them.
+        channels), e.g. ``data.image_shape`` from :mod:`mixae_graph.datasets`; with ``image_blur``
+        above 0 the images are blurred before the networks see them.
     trunk_epochs, expert_epochs, ... :
         See :class:`mixae_graph.module.MixAEGraphModule`, whose defaults these are.
     batch_size : int or None, default=None
@@ -219,7 +219,7 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
     >>> from mixae_graph import MixAEGraph
     >>> from mixae_graph.datasets import load_digits
     >>> data = load_digits()
-    >>> model = MixAEGraph(image_shape=data.image_shape, random_state=0).fit(data.X)  # doctest: +SKIP
+    >>> model = MixAEGraph(random_state=0).fit(data.X)     # doctest: +SKIP
     >>> model.n_experts_, model.predict(data.X[:5])        # doctest: +SKIP
     """
 

@@ -130,12 +130,14 @@ class MixAEGraphModule(L.LightningModule):
     image_shape : tuple of int or None, default=None
         (height, width) or (height, width, channels) of image data (linked from the data module by
         the CLI); None: the features are not an image.
-    image_blur : float, default=0.036
-        Images are blurred by a Gaussian this fraction of their height wide (1 pixel at 28x28)
-        before the trunk and the experts see them, also when predicting: thin strokes at nearby
-        slants then overlap, so their codes link in the kNN graph. Measured with every other
-        default on MNIST-10k, seeds 0-2: ACC 0.949 / 0.958 / 0.901 -> 0.954 / 0.959 / 0.961 (seed
-        2 had its 1s in two clusters). 0: no blur; without ``image_shape`` it does nothing.
+    image_blur : float, default=0.0
+        Blur images by a Gaussian this fraction of their height wide before the trunk and the
+        experts see them, also when predicting (0.036 is 1 pixel at 28x28): thin strokes at nearby
+        slants then overlap. Off by default: measured with every other default (seeds 0-2), 0.036
+        raised MNIST-10k told K=10 from 0.955 to 0.960 and the no-graph ablation from 0.56 to 0.66,
+        but lowered 8x8 digits told K=10 on each of seeds 0-3 (0.948 / 0.949 / 0.941 -> 0.879 /
+        0.942 / 0.934), and the graph's count on MNIST was no steadier (right on 4 of seeds 0-6
+        with it, 5 without; with it the misses join two classes). Needs ``image_shape``.
     n_clusters : int or None, default=None
         Start from this many parts (:func:`mixae_graph.merge_split.k_partition`) instead of as
         many as the graph's first partition has, and cut the final cluster tree at this many
@@ -173,7 +175,7 @@ class MixAEGraphModule(L.LightningModule):
         trunk_dropout: float = 0.2,
         learning_rate: float = 1e-3,
         image_shape: tuple[int, ...] | None = None,
-        image_blur: float = 0.036,
+        image_blur: float = 0.0,
         n_clusters: int | None = None,
         random_state: int = 0,
         verbose: bool = True,

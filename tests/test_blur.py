@@ -1,5 +1,5 @@
-"""The blur that image data get before the networks see them: scipy's Gaussian filter, scaled to
-the image, applied in the one place every path goes through (``standardize``)."""
+"""The opt-in image blur (``image_blur``): scipy's Gaussian filter, scaled to the image, applied in
+the one place every path goes through (``standardize``)."""
 
 import numpy as np
 import pytest
@@ -41,17 +41,19 @@ def test_no_blur_when_it_cannot_reach_a_neighbour(shape, fraction):
 
 def test_module_blurs_images_in_its_scaling_and_in_every_standardized_point():
     X = np.random.default_rng(0).random((50, 64)).astype(np.float32)
-    module = MixAEGraphModule(n_features=64, image_shape=[8, 8], trunk_hidden=(16,), expert_dims=None,
-                              verbose=False)
+    module = MixAEGraphModule(n_features=64, image_shape=[8, 8], image_blur=0.1, trunk_hidden=(16,),
+                              expert_dims=None, verbose=False)
     assert module.hparams.image_shape == (8, 8)  # a YAML list becomes the checked tuple
     module.fit_scaling(X)
-    blurred = gaussian_blur(torch.as_tensor(X), (8, 8), module.hparams.image_blur)
+    blurred = gaussian_blur(torch.as_tensor(X), (8, 8), 0.1)
     np.testing.assert_allclose(module.feature_mean, blurred.mean(0), rtol=1e-5, atol=1e-6)
     expected = (blurred - module.feature_mean) / module.feature_scale
     np.testing.assert_allclose(module.standardize(torch.as_tensor(X)), expected, rtol=1e-5, atol=1e-5)
-    plain = MixAEGraphModule(n_features=64, trunk_hidden=(16,), expert_dims=None, verbose=False)
-    plain.fit_scaling(X)
-    np.testing.assert_allclose(plain.feature_mean, X.mean(0), rtol=1e-5)
+    for plain in (MixAEGraphModule(n_features=64, trunk_hidden=(16,), expert_dims=None, verbose=False),
+                  MixAEGraphModule(n_features=64, image_shape=(8, 8), trunk_hidden=(16,), expert_dims=None,
+                                   verbose=False)):  # not images; images at the default: no blur
+        plain.fit_scaling(X)
+        np.testing.assert_allclose(plain.feature_mean, X.mean(0), rtol=1e-5)
 
 
 def test_image_shape_that_does_not_hold_the_features_is_refused():

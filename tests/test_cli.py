@@ -113,8 +113,8 @@ def test_bad_data_gives_one_readable_line(tmp_path):
 
 def test_images_carry_their_shape_into_the_model_and_its_checkpoint(tmp_path):
     """An ``.npz`` with ``image_shape`` (here 400 of scikit-learn's digits): the data module hands the
-    shape to the model (blurred images), the checkpoint keeps it, and predict routes by the restored
-    model's errors, which are those of blurred images."""
+    shape to the model, the checkpoint keeps it with the blur asked for, and predict routes by the
+    restored model's errors, which are those of blurred images."""
     import torch
     from sklearn.datasets import load_digits
 
@@ -123,7 +123,8 @@ def test_images_carry_their_shape_into_the_model_and_its_checkpoint(tmp_path):
     digits = load_digits()
     data = tmp_path / "digits.npz"
     np.savez(data, X=(digits.data[:400] / 16).astype(np.float32), y=digits.target[:400], image_shape=(8, 8))
-    run_cli("fit", "--data.source", data, "--trainer.default_root_dir", tmp_path / "runs", *TINY, cwd=tmp_path)
+    run_cli("fit", "--data.source", data, "--trainer.default_root_dir", tmp_path / "runs", *TINY,
+            "--model.image_blur", "0.1", cwd=tmp_path)
     run_dir = tmp_path / "runs" / "version_0"
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert tuple(checkpoint["hyper_parameters"]["image_shape"]) == (8, 8)
@@ -132,7 +133,7 @@ def test_images_carry_their_shape_into_the_model_and_its_checkpoint(tmp_path):
     run_cli("predict", "--config", run_dir / "config.yaml", "--ckpt_path", run_dir / "checkpoints" / "last.ckpt",
             "--labels_path", out, cwd=tmp_path)
     restored = MixAEGraphModule.load_from_checkpoint(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
-    assert restored.hparams.image_shape == (8, 8)
+    assert restored.hparams.image_shape == (8, 8) and restored.hparams.image_blur == 0.1
     x = torch.as_tensor(np.load(data)["X"])
     best = restored.expert_errors(x).argmin(1)
     routed = restored.cluster_of_slot[restored.bank.active_slots[best]].numpy()
