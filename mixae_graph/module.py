@@ -135,7 +135,7 @@ class MixAEGraphModule(L.LightningModule):
         experts see them, also when predicting (0.036 is 1 pixel at 28x28): thin strokes at nearby
         slants then overlap. Off by default: measured with every other default (seeds 0-2), 0.036
         raised MNIST-10k told K=10 from 0.955 to 0.960 and the no-graph ablation from 0.56 to 0.66,
-        but lowered 8x8 digits told K=10 on each of seeds 0-3 (0.948 / 0.949 / 0.941 -> 0.879 /
+        but lowered 8x8 digits told K=10 on each of seeds 0-2 (0.948 / 0.949 / 0.941 -> 0.879 /
         0.942 / 0.934), and the graph's count on MNIST was no steadier (right on 4 of seeds 0-6
         with it, 5 without; with it the misses join two classes). Needs ``image_shape``.
     n_clusters : int or None, default=None
