@@ -1,4 +1,4 @@
-"""Gaussian blur of flattened images: the opt-in ``image_blur`` of image data.
+"""Gaussian blur of flattened images: ``image_blur``, on by default for image data.
 
 Thin strokes (a digit 1 written at two slants) share few pixels, so their codes and their kNN
 links stay apart; blurred by about a pixel at MNIST's scale, they overlap. The width is a fraction

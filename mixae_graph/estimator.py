@@ -193,8 +193,8 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         many clusters (at most the number of experts; a warning says when there are fewer).
     image_shape : tuple of int or None, default=None
         Shape of one sample when ``X`` holds flattened images, (height, width) or (height, width,
-        channels), e.g. ``data.image_shape`` from :mod:`mixae_graph.datasets`; with ``image_blur``
-        above 0 the images are blurred before the networks see them.
+        channels), e.g. ``data.image_shape`` from :mod:`mixae_graph.datasets`: the images are then blurred
+        by ``image_blur`` (default 0.036 of their height) wherever the networks see them.
     trunk_epochs, expert_epochs, ... :
         See :class:`mixae_graph.module.MixAEGraphModule`, whose defaults these are.
     batch_size : int or None, default=None

@@ -1,4 +1,4 @@
-"""The opt-in image blur (``image_blur``): scipy's Gaussian filter, scaled to the image, applied in
+"""The image blur (``image_blur``): scipy's Gaussian filter, scaled to the image, applied in
 the one place every path goes through (``standardize``)."""
 
 import numpy as np
@@ -50,10 +50,20 @@ def test_module_blurs_images_in_its_scaling_and_in_every_standardized_point():
     expected = (blurred - module.feature_mean) / module.feature_scale
     np.testing.assert_allclose(module.standardize(torch.as_tensor(X)), expected, rtol=1e-5, atol=1e-5)
     for plain in (MixAEGraphModule(n_features=64, trunk_hidden=(16,), expert_dims=None, verbose=False),
-                  MixAEGraphModule(n_features=64, image_shape=(8, 8), trunk_hidden=(16,), expert_dims=None,
-                                   verbose=False)):  # not images; images at the default: no blur
+                  MixAEGraphModule(n_features=64, image_shape=(8, 8), image_blur=0.0, trunk_hidden=(16,),
+                                   expert_dims=None, verbose=False)):  # not images; images, blur off
         plain.fit_scaling(X)
         np.testing.assert_allclose(plain.feature_mean, X.mean(0), rtol=1e-5)
+
+
+def test_images_are_blurred_by_default():
+    X = np.random.default_rng(0).random((50, 784)).astype(np.float32)
+    module = MixAEGraphModule(n_features=784, image_shape=(28, 28), trunk_hidden=(16,), expert_dims=None,
+                              verbose=False)
+    module.fit_scaling(X)
+    blurred = gaussian_blur(torch.as_tensor(X), (28, 28), module.hparams.image_blur)
+    assert module.hparams.image_blur > 0 and not torch.allclose(blurred, torch.as_tensor(X))
+    np.testing.assert_allclose(module.feature_mean, blurred.mean(0), rtol=1e-5, atol=1e-6)
 
 
 def test_image_shape_that_does_not_hold_the_features_is_refused():

@@ -154,7 +154,7 @@ def test_merge_connected_keeps_weakly_joined_cliques():
 def test_merge_connected_four_quarters_of_a_clique_become_one():
     graph = graph_from_edges(40, clique_edges(range(40)))
     labels = np.repeat([5, 1, 9, 2], 10)
-    new, events = merge_connected(graph, labels)
+    new, events = merge_connected(graph, labels, threshold=0.7)
     assert len(np.unique(new)) == 1
     assert len(events) == 3
     assert_merge_keeps_points(labels, new)
@@ -278,7 +278,7 @@ def test_k_partition_keeps_apart_what_the_layout_separates():
     edges = clique_edges(range(30)) + clique_edges(range(30, 60))
     edges += [(i, j, 0.8) for i in range(30) for j in range(30, 60)]
     graph = graph_from_edges(60, edges)
-    assert len(np.unique(partition(graph, min_size=10))) == 1
+    assert len(np.unique(partition(graph, min_size=10, threshold=0.7))) == 1
     # ...but the layout shows two blobs, and two were asked for.
     layout = np.repeat([[0.0, 0.0], [5.0, 0.0]], 30, axis=0)
     layout += np.random.default_rng(0).normal(scale=0.2, size=layout.shape)
