@@ -125,7 +125,7 @@ def absorb_small(graph, labels, min_size: int) -> tuple[np.ndarray, list[dict]]:
         labels = _merge(labels, [int(ids[i]), int(ids[np.argmax(weights[i])])], events, "small")
 
 
-def merge_connected(graph, labels, threshold: float = 1.0) -> tuple[np.ndarray, list[dict]]:
+def merge_connected(graph, labels, threshold: float = 0.9) -> tuple[np.ndarray, list[dict]]:
     """Merge, strongest pair first, experts whose cut conductance is at least ``threshold`` times
     the bisection conductance of each of the two."""
     graph, labels, events = sp.csr_matrix(graph), np.asarray(labels).copy(), []
@@ -253,7 +253,7 @@ def join_pieces(graph, labels, *, min_size: int, threshold: float | None, chain_
             return labels, events
 
 
-def partition(graph, *, resolution=1.0, min_size=10, threshold=1.0, chain_share=0.8, random_state=0,
+def partition(graph, *, resolution=1.0, min_size=10, threshold=0.9, chain_share=0.8, random_state=0,
               chains=None):
     """Louvain pieces of ``graph`` joined by the merge rules: labels ``0..k-1``, ``-1`` for points in
     isolated specks smaller than ``min_size``."""
