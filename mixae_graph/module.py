@@ -213,10 +213,7 @@ class MixAEGraphModule(L.LightningModule):
     def fit_scaling(self, X: np.ndarray) -> None:
         """Centre each (blurred) feature; divide by one global scale, so that relative feature
         scales stay."""
-        X = torch.as_tensor(np.asarray(X), dtype=torch.float64)  # float32 sums overflow near 3e38
-        # Blurred 1024 rows at a time: a float64 convolution unfolds its input (MNIST-10k at once
-        # peaked at 1410 MB, in slices at 699 MB; the slices give the same bits).
-        X = torch.cat([self.blur(rows) for rows in X.split(1024)]) if len(X) else self.blur(X)
+        X = self.blur(torch.as_tensor(np.asarray(X), dtype=torch.float64))  # float32 sums overflow near 3e38
         mean = X.mean(0)
         self.feature_mean.copy_(mean)
         self.feature_scale.copy_((X - mean).pow(2).mean().sqrt().clamp(min=1e-8))

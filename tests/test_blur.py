@@ -69,3 +69,14 @@ def test_images_are_blurred_by_default():
 def test_image_shape_that_does_not_hold_the_features_is_refused():
     with pytest.raises(ValueError, match=r"image_shape \(8, 9\) has 72 pixels per sample but X has 64 features"):
         MixAEGraphModule(n_features=64, image_shape=(8, 9))
+
+
+def test_blur_matrices_built_while_predicting_still_carry_gradients():
+    x = torch.rand(4, 10 * 7, dtype=torch.float64)
+    with torch.inference_mode():  # the banded matrices are cached here first
+        first = gaussian_blur(x, (10, 7), 0.15)
+    x.requires_grad_()
+    blurred = gaussian_blur(x, (10, 7), 0.15)
+    blurred.sum().backward()
+    np.testing.assert_allclose(blurred.detach(), first)
+    assert torch.all(x.grad > 0)  # every pixel reaches the blurred image
