@@ -110,10 +110,10 @@ def write_report(model, data, run_dir: str | os.PathLike, scores: dict | None = 
     first = " + ".join(map(str, tree["first_experts"])) or "?"
     lines.append(f"- training: {first} experts from the graph partition, then {tree['n_splits']} "
                  f"splits and {tree['n_merges']} merges")
-    lines += ["", "## Joins of the cluster tree", "", "| join | height | points | strength | experts |",
+    lines += ["", "## Joins of the cluster tree", "", "| join | height | points | modularity gain | experts |",
               "|---:|---:|---:|---:|---|"]
     for row in tree_table(model.cluster_tree_):
-        lines.append(f"| {row['node']} | {row['height']} | {row['size']} | {row['strength']:.3g} | "
+        lines.append(f"| {row['node']} | {row['height']} | {row['size']} | {row['gain']:.3g} | "
                      f"{', '.join(f'E{s}' for s in row['leaves'])} |")
     for name in figures:
         lines += ["", f"## {name[:-4].replace('_', ' ').capitalize()}", "", f"![{name}]({name})"]

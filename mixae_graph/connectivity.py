@@ -86,8 +86,9 @@ class ConnectivityCallback(L.Callback):
         started = time.perf_counter()
         module.calibrate_error_scale(datamodule.X[graph.landmarks])
         rules, chains = _rules(module, graph.graph.shape[0]), self.chains(module, graph.graph)
-        # How many: the graph's parts, or the user. Where: Gaussian parts of a UMAP layout.
-        k = h.n_clusters or int(partition(graph.graph, **rules, chains=chains).max()) + 1
+        # How many: the graph's parts, at least n_clusters. Where: Gaussian parts of a UMAP layout.
+        found = int(partition(graph.graph, **rules, chains=chains).max()) + 1
+        k = max(found, h.n_clusters or 1)
         parts = np.zeros(graph.graph.shape[0], dtype=np.int64)
         if k > 1:
             layout = embed(codes[graph.landmarks], 10, h.n_neighbors, h.random_state)
@@ -102,7 +103,7 @@ class ConnectivityCallback(L.Callback):
                                          sizes=np.bincount(parts[parts >= 0]).tolist(), rule="partition")
         datamodule.set_graph(graph)
         datamodule.labels = graph.to_points(labels)
-        asked = "by the graph" if h.n_clusters is None else "as n_clusters"
+        asked = "by the graph" if k == found else "as n_clusters"
         _say(module, f"first experts: {len(slots)} Gaussian parts of the layout ({k} asked {asked}) "
                      f"({time.perf_counter() - started:.1f} s)")
         return True
@@ -129,11 +130,10 @@ class ConnectivityCallback(L.Callback):
                 children.append(slot)
             module.recorder.record_split(event["parent"], children, epoch, sizes=event["sizes"],
                                          rule=event["rule"])
-        # Told K, the experts start as K parts and the tree cut joins them: no bridged merges.
-        min_cut = module.hparams.merge_cut if module.hparams.n_clusters is None else None
+        # Told K, the bridged rule stops at K experts; the tree cut joins the rest.
         labels, merges = join_pieces(graph, labels, min_size=rules["min_size"], threshold=None,
                                      chain_share=rules["chain_share"], chains=self.chains(module, graph),
-                                     min_cut=min_cut)
+                                     min_cut=module.hparams.merge_cut, min_experts=module.hparams.n_clusters or 1)
         for event in merges:
             for slot in event["experts"]:
                 if slot != event["into"]:
@@ -197,9 +197,9 @@ def finish(module, graph, labels: np.ndarray) -> None:
     weights, ids = expert_weights(graph, labels)
     sizes = {int(s): int(np.sum(labels == s)) for s in slots}
     module.tree_sizes = sizes
-    module.tree_weights = {
+    module.tree_weights = {  # (slot, slot): the weight inside an expert, which its volume needs
         (int(ids[i]), int(ids[j])): float(weights[i, j])
-        for i in range(len(ids)) for j in range(i + 1, len(ids)) if weights[i, j] > 0
+        for i in range(len(ids)) for j in range(i, len(ids)) if weights[i, j] > 0
     }
     cluster = {slot: column for column, slot in enumerate(slots)}
     k = module.hparams.n_clusters

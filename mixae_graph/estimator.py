@@ -188,9 +188,10 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
     Parameters
     ----------
     n_clusters : int or None, default=None
-        None: the number of clusters is found (one per expert). An int starts the experts from
-        that many parts instead of the graph's count, and cuts the cluster tree at exactly that
-        many clusters (at most the number of experts; a warning says when there are fewer).
+        None: the number of clusters is found (one per expert). An int: the fit keeps at least
+        that many experts (starting from that many parts when the graph finds fewer) and cuts the
+        cluster tree at exactly that many clusters (at most the number of experts; a warning says
+        when there are fewer).
     image_shape : tuple of int or None, default=None
         Shape of one sample when ``X`` holds flattened images, (height, width) or (height, width,
         channels), e.g. ``data.image_shape`` from :mod:`mixae_graph.datasets`: the images are then blurred

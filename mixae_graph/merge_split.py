@@ -151,9 +151,10 @@ def merge_connected(graph, labels, threshold: float = 0.9) -> tuple[np.ndarray, 
     return labels, events
 
 
-def merge_bridged(graph, labels, min_cut: float = 0.07) -> tuple[np.ndarray, list[dict]]:
+def merge_bridged(graph, labels, min_cut: float = 0.07, min_experts: int = 1) -> tuple[np.ndarray, list[dict]]:
     """Merge, strongest pair first, experts whose cut carries at least ``min_cut`` of the smaller
-    one's volume (its total kNN weight): the pair's conductance, on an absolute scale.
+    one's volume (its total kNN weight): the pair's conductance, on an absolute scale. Never
+    below ``min_experts`` experts.
 
     Unlike :func:`merge_connected` it does not divide by the experts' own cohesion, so ragged
     borders drawn by routing do not inflate it. Measured on the final experts of full fits
@@ -167,7 +168,7 @@ def merge_bridged(graph, labels, min_cut: float = 0.07) -> tuple[np.ndarray, lis
         share = weights / np.maximum(np.minimum(volume[:, None], volume[None, :]), 1e-12)
         np.fill_diagonal(share, 0.0)
         i, j = np.unravel_index(np.argmax(share), share.shape)
-        if share[i, j] < min_cut:
+        if share[i, j] < min_cut or len(ids) <= min_experts:
             return labels, events
         labels = _merge(labels, [int(ids[i]), int(ids[j])], events, "bridged")
 
@@ -224,7 +225,8 @@ def merge_chains(graph, labels, chain_share: float = 0.8, random_state: int = 0,
 
 
 def join_pieces(graph, labels, *, min_size: int, threshold: float | None, chain_share: float,
-                random_state: int = 0, chains: np.ndarray | None = None, min_cut: float | None = None):
+                random_state: int = 0, chains: np.ndarray | None = None, min_cut: float | None = None,
+                min_experts: int = 1):
     """Apply the merge rules in order (small pieces, conductance, bridged, chains) until nothing
     changes.
 
@@ -232,7 +234,7 @@ def join_pieces(graph, labels, *, min_size: int, threshold: float | None, chain_
     side, which needs clean borders such as community detection draws; borders drawn by routing are
     ragged, and that inflates the cut (measured on digits: pieces of different digits went from
     ratios below 0.5 as communities to 1.1 once routed). ``min_cut=None`` skips the bridged rule
-    (:func:`merge_bridged`), the one for routed experts.
+    (:func:`merge_bridged`), the one for routed experts; it stops at ``min_experts`` experts.
     """
     events = []
     if chains is None:  # they depend on the graph only: callers that keep the graph keep them
@@ -245,7 +247,7 @@ def join_pieces(graph, labels, *, min_size: int, threshold: float | None, chain_
             labels, new = merge_connected(graph, labels, threshold)
             events += new
         if min_cut is not None:
-            labels, new = merge_bridged(graph, labels, min_cut)
+            labels, new = merge_bridged(graph, labels, min_cut, min_experts)
             events += new
         labels, new = merge_chains(graph, labels, chains=chains)
         events += new

@@ -105,8 +105,8 @@ class MixAEGraphModule(L.LightningModule):
     merge_cut : float, default=0.07
         Bridged rule, in the merge/split rounds: two experts merge when the kNN weight between
         them is at least this share of the smaller one's volume
-        (:func:`mixae_graph.merge_split.merge_bridged`). Not with ``n_clusters``: then the experts
-        start as that many parts and the cluster tree joins them.
+        (:func:`mixae_graph.merge_split.merge_bridged`). With ``n_clusters`` it stops at that many
+        experts; the cluster tree joins the rest.
     chain_share : float, default=0.8
         Chain rule: small graph pieces that send this share of their outside weight to their two
         strongest neighbours, linked end to end, are one thin manifold
@@ -143,10 +143,12 @@ class MixAEGraphModule(L.LightningModule):
         0.961 against 0.949 / 0.958 / 0.958; 8x8 digits told K=10 fell on seeds 0-2 (0.948 / 0.949 /
         0.941 -> 0.879 / 0.942 / 0.934). 0: no blur. Needs ``image_shape``.
     n_clusters : int or None, default=None
-        Start from this many parts (:func:`mixae_graph.merge_split.k_partition`) instead of as
-        many as the graph's first partition has, and cut the final cluster tree at this many
-        clusters (at most the number of experts found; a warning says when there are fewer); None
-        lets the graph decide and keeps every expert.
+        Start from at least this many parts (:func:`mixae_graph.merge_split.k_partition`; as many
+        as the graph's first partition has when that is more), let the bridged rule merge down to
+        this many experts, and cut the final cluster tree at this many clusters (at most the number
+        of experts found; a warning says when there are fewer). So when the graph finds K or more
+        parts, told K is the same fit as untold, cut at K. None lets the graph decide and keeps
+        every expert.
     random_state : int, default=0
     verbose : bool, default=True
         Print a line with timing for each graph step.

@@ -247,8 +247,8 @@ def cluster_tree(model, n_clusters=None, ax=None):
     """The hierarchy over the final experts as a dendrogram, cut at ``n_clusters``.
 
     Leaves are the experts, labelled ``cluster / expert slot`` and their number of points; joins
-    go by decreasing kNN connectivity (:func:`mixae_graph.tree.build_cluster_tree`), so height is
-    the join's rank. Branches below the cut take the colour of their cluster at the cut.
+    go by greedy modularity over the kNN graph (:func:`mixae_graph.tree.build_cluster_tree`), so
+    height is the join's rank. Branches below the cut take the colour of their cluster at the cut.
 
     Parameters
     ----------

@@ -82,12 +82,23 @@ def test_n_clusters_cuts_the_tree(blobs):
     assert len(np.unique(model.predict(X))) == 2
 
 
-def test_n_clusters_starts_the_experts_from_k_parts(digits):
+def test_n_clusters_below_the_graphs_count_keeps_its_parts_and_cuts_the_tree(digits):
     model = MixAEGraph(n_clusters=10, **FAST, random_state=0).fit(digits.X)
     first = model.cluster_tree_.graph["history"][0]
-    assert first["kind"] == "split" and len(first["children"]) == 10  # the layout's 10 parts
+    assert first["kind"] == "split" and len(first["children"]) >= 10  # the graph's parts, at least 10
+    assert model.n_experts_ >= 10  # the bridged rule stops at 10
     assert len(np.unique(model.labels_)) == 10
     assert cluster_accuracy(digits.y, model.labels_) >= 0.8
+
+
+def test_n_clusters_above_the_graphs_count_starts_from_k_parts(blobs):
+    X, y = blobs  # 4 blobs
+    model = MixAEGraph(n_clusters=5, **FAST, random_state=0).fit(X)
+    first = model.cluster_tree_.graph["history"][0]
+    assert first["kind"] == "split" and len(first["children"]) == 5
+    assert model.n_experts_ == 5 and len(np.unique(model.labels_)) == 5
+    # each cluster holds one blob: the extra parts cut blobs, never join two
+    assert all(len(np.unique(y[model.labels_ == c])) == 1 for c in np.unique(model.labels_))
 
 
 def test_n_clusters_above_the_experts_found_warns(blobs):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components
 from sklearn.metrics import adjusted_rand_score
@@ -287,14 +287,22 @@ def test_cluster_tree_has_one_root_over_every_point(links):
 
 @FEW
 @given(expert_links())
-def test_join_strength_never_rises_towards_the_root(links):
-    """Average linkage on similarities is monotone: a later join is never stronger than an earlier one."""
+def test_join_gains_are_the_modularity_gained(links):
+    """Each join's gain is the modularity (networkx's) of the cut below it minus the cut above."""
     sizes, weights = links
+    graph = nx.Graph()
+    graph.add_nodes_from(sizes)
+    for (a, b), w in weights.items():
+        previous = graph.get_edge_data(a, b, {"weight": 0.0})["weight"]
+        graph.add_edge(a, b, weight=previous + (w / 2 if a == b else w))
+    assume(graph.size(weight="weight") > 0)  # modularity needs some weight
     tree = build_cluster_tree(sizes, weights)
-    joins = sorted((n for n in tree if tree.out_degree(n)), key=lambda n: tree.nodes[n]["height"])
-    strengths = [tree.nodes[n]["strength"] for n in joins]
-    for earlier, later in zip(strengths, strengths[1:]):
-        assert later <= earlier * (1 + 1e-9) + 1e-12
+    cuts = [cut_tree(tree, k) for k in range(len(sizes), 0, -1)]
+    scores = [nx.community.modularity(graph, [{s for s in cut if cut[s] == c} for c in set(cut.values())],
+                                      weight="weight") for cut in cuts]
+    gains = [tree.nodes[n]["gain"] for n in sorted((n for n in tree if tree.out_degree(n)),
+                                                     key=lambda n: tree.nodes[n]["height"])]
+    np.testing.assert_allclose(gains, np.diff(scores), atol=1e-9)
 
 
 @FEW

@@ -81,30 +81,33 @@ def test_tree_structure(tree):
     assert heights == list(range(1, k))
 
 
-def test_strength_is_average_linkage():
-    # sizes 1, 1, 2: join 0-1 first (4 / 1), then W({0, 1}, 2) = 2 + 1 over 2 * 2 points
-    tree = build_cluster_tree({0: 1, 1: 1, 2: 2}, {(0, 1): 4.0, (0, 2): 2.0, (1, 2): 1.0})
+def test_gain_is_the_modularity_gained():
+    # volumes 6, 5 and 9 (2 holds 6 inside) of 20; 0-1 gains the most, then {0, 1} joins 2
+    tree = build_cluster_tree({0: 1, 1: 1, 2: 2}, {(0, 1): 4.0, (0, 2): 2.0, (1, 2): 1.0, (2, 2): 6.0})
     first, root = tree_table(tree)
-    assert first["leaves"] == (0, 1) and first["strength"] == 4.0
-    assert root["strength"] == pytest.approx(0.75)
+    assert first["leaves"] == (0, 1) and first["gain"] == pytest.approx(2 * (4 / 20 - 6 * 5 / 20**2))
+    assert root["gain"] == pytest.approx(2 * (3 / 20 - 11 * 9 / 20**2))
 
 
-def test_weight_is_normalised_by_sizes():
-    # raw weight favours the big pair (50 > 1), per point the small pair wins (1 > 0.005)
-    tree = build_cluster_tree({0: 100, 1: 100, 2: 1, 3: 1}, {(0, 1): 50.0, (2, 3): 1.0})
-    assert tree_table(tree)[0]["leaves"] == (2, 3)
+def test_a_small_group_joins_its_neighbour_before_two_classes_that_touch():
+    # The digits case: 27 points (slot 11) linked only a little, to 6s (slot 6), and 3s and 8s
+    # sharing 3% of their volume. Per point pair (average linkage) 3-8 is the stronger link
+    # (31 / (170 * 180) > 3 / (27 * 180)); modularity joins the small group first, since little
+    # weight is expected between it and anything.
+    sizes = {3: 170, 8: 180, 6: 180, 11: 27}
+    weights = {(3, 3): 950.0, (8, 8): 1000.0, (6, 6): 1050.0, (11, 11): 155.0, (3, 8): 31.0, (6, 11): 3.0}
+    tree = build_cluster_tree(sizes, weights)
+    assert tree_table(tree)[0]["leaves"] == (6, 11)
+    assert groups(cut_tree(tree, 3)) == {frozenset({3}), frozenset({8}), frozenset({6, 11})}
 
 
-def test_strength_never_increases_towards_the_root(tree):
-    strengths = [row["strength"] for row in tree_table(tree)]
-    assert strengths == sorted(strengths, reverse=True)
-
-
-def test_both_orders_of_a_pair_add_up_and_self_pairs_are_ignored():
+def test_both_orders_of_a_pair_add_up_and_self_pairs_are_the_weight_inside():
     one = build_cluster_tree({0: 2, 1: 2, 2: 2}, {(0, 1): 2.0, (1, 2): 3.0})
-    split_pair = {(0, 1): 1.0, (1, 0): 1.0, (1, 2): 3.0, (1, 1): 99.0}
-    two = build_cluster_tree({0: 2, 1: 2, 2: 2}, split_pair)
-    assert tree_table(one) == tree_table(two)
+    split_pair = build_cluster_tree({0: 2, 1: 2, 2: 2}, {(0, 1): 1.0, (1, 0): 1.0, (1, 2): 3.0})
+    assert tree_table(one) == tree_table(split_pair)
+    # 2 holds itself together: its volume grows, so 0-1 joins first instead
+    inside = build_cluster_tree({0: 2, 1: 2, 2: 2}, {(0, 1): 2.0, (1, 2): 3.0, (2, 2): 99.0})
+    assert tree_table(one)[0]["leaves"] == (1, 2) and tree_table(inside)[0]["leaves"] == (0, 1)
 
 
 def test_disconnected_groups_still_get_one_root():
@@ -114,8 +117,9 @@ def test_disconnected_groups_still_get_one_root():
     assert tree.nodes[tree.graph["root"]]["size"] == 85
     assert groups(cut_tree(tree, 3)) == {frozenset({0, 1}), frozenset({2, 3}), frozenset({4})}
     rows = tree_table(tree)
-    assert [row["strength"] for row in rows[2:]] == [0.0, 0.0]
-    assert rows[2]["leaves"] == (0, 1, 4)  # unconnected: the two smallest join first
+    # no weight between them, only what their volumes (4 has none; 10 each of 20) expect
+    assert [row["gain"] for row in rows[2:]] == pytest.approx([0.0, -2 * 10 * 10 / 20**2])
+    assert rows[2]["leaves"] == (0, 1, 4)  # unconnected: the smallest volumes join first
 
 
 def test_one_leaf():
