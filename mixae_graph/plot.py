@@ -298,7 +298,7 @@ def cluster_tree(model, n_clusters=None, ax=None):
             f"{data['n_merges']} merge{'s' * (data['n_merges'] != 1)}: {len(slots)} experts",
             transform=ax.transAxes, ha="left", va="top", fontsize=9,
             bbox=dict(boxstyle="round", facecolor="white", edgecolor="0.7"))
-    ax.set_ylabel("join order (strongest kNN link first)")
+    ax.set_ylabel("join order (largest modularity gain first)")
     ax.set_title("Cluster tree of the experts (leaf: cluster / expert, size)", fontsize=11)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
