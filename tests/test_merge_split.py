@@ -177,6 +177,18 @@ def test_merge_bridged_share_by_hand():
     assert [(e["experts"], e["into"], e["sizes"], e["rule"]) for e in events] == [([4, 7], 7, [6, 12], "bridged")]
 
 
+def test_merge_bridged_stops_at_min_experts():
+    # Three cliques of 8, each pair bridged by four edges: at min_cut 0.05 all three would merge.
+    edges = clique_edges(range(8)) + clique_edges(range(8, 16)) + clique_edges(range(16, 24))
+    edges += [(i, 8 + i, 1.0) for i in range(4)] + [(8 + i, 16 + i, 1.0) for i in range(4, 8)]
+    edges += [(i, 16 + i, 1.0) for i in range(4)]
+    graph, labels = graph_from_edges(24, edges), np.repeat([0, 1, 2], 8)
+    merged, _ = merge_bridged(graph, labels, min_cut=0.05)
+    assert len(np.unique(merged)) == 1
+    floor, events = merge_bridged(graph, labels, min_cut=0.05, min_experts=2)
+    assert len(np.unique(floor)) == 2 and len(events) == 1
+
+
 def test_merge_bridged_joins_the_strongest_pair_first_and_leaves_the_rest():
     # Three cliques of 8 in a row: A-B bridged by four edges (4 / 60 of A's volume), B-C by one.
     edges = clique_edges(range(8)) + clique_edges(range(8, 16)) + clique_edges(range(16, 24))
