@@ -36,9 +36,11 @@ class N2D:
     on the standardized data. After ``fit``: ``labels_`` (training clusters) and ``final_mse_`` (last batch's loss).
     """
 
-    def __init__(self, n_clusters: int, epochs: int, random_state: int = 0, n_neighbors: int = 20):
+    def __init__(self, n_clusters: int, epochs: int, random_state: int = 0, n_neighbors: int = 20,
+                 dropout: float = 0.0):
         self.n_clusters, self.epochs = n_clusters, epochs
         self.random_state, self.n_neighbors = random_state, n_neighbors
+        self.dropout = dropout  # > 0: a denoising autoencoder, as mixae-graph's trunk
 
     def _encode(self, x: torch.Tensor) -> np.ndarray:
         with torch.no_grad():
@@ -60,7 +62,7 @@ class N2D:
         torch.set_flush_denormal(True)  # as mixae-graph's fit: subnormal floats are slow on CPUs
         for _ in range(self.epochs):
             for idx in batches(len(x), generator):
-                loss = F.mse_loss(self.ae_(x[idx])[0][:, 0], x[idx])
+                loss = F.mse_loss(self.ae_(F.dropout(x[idx], self.dropout))[0][:, 0], x[idx])
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

@@ -27,7 +27,6 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MNIST_PATH = ROOT.parent / "shared/data/mnist10k.npz"
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache/numba"))
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
@@ -40,6 +39,10 @@ from mixae_graph import MixAEGraph  # noqa: E402
 from mixae_graph.blur import gaussian_blur  # noqa: E402
 from mixae_graph.datasets import ClusterData, load_dataset, load_file  # noqa: E402
 from mixae_graph.experts import ExpertBank  # noqa: E402
+from mixae_graph.graph import embed  # noqa: E402
+from mixae_graph.metrics import match_labels  # noqa: E402
+from mixae_graph.stress import STRESS_SETS, make_stress  # noqa: E402
+from mixae_graph.tree import cut_tree  # noqa: E402
 from mixae_graph.metrics import evaluate  # noqa: E402
 from mixae_graph.objective import mixae_objective  # noqa: E402
 from mixae_graph.routing import reconstruction_error, soft_assignment  # noqa: E402
@@ -47,14 +50,30 @@ from mixae_graph.routing import reconstruction_error, soft_assignment  # noqa: E
 METHODS = (
     "mixae-graph",
     "mixae-graph K",
+    # Rows read off the default fit (no refit): the graph's first partition before any expert
+    # trained, and the same trunk's codes laid out by UMAP and cut by a Gaussian mixture at the
+    # count found (N2D with mixae-graph's preprocessing).
+    "first partition",
+    "trunk only",
+    # Ablations: the default with one part switched off.
+    "no border term",
+    "no graph smoothing",
+    "no contrast",
     "mixae-graph no blur",
+    # Fit on 80%, ACC of predict on the held-out 20% (clusters matched to classes on the 80%).
+    "held-out predict",
     "k-means",
     "spectral",
     "UMAP+HDBSCAN",
     "N2D",
+    "N2D preprocessed",
     "MIXAE ablation",
 )
-NAMED = ("moons", "circles", "spirals", "digits", "mnist")
+NO_K = ("mixae-graph", "first partition", "no border term", "no graph smoothing", "no contrast",
+        "mixae-graph no blur", "held-out predict", "UMAP+HDBSCAN")
+STRESS = tuple(f"stress-{name}" for name in STRESS_SETS)
+NAMED = ("moons", "circles", "spirals", "digits", "mnist", "fashion") + STRESS
+FILES = {"mnist": ROOT.parent / "shared/data/mnist10k.npz", "fashion": ROOT.parent / "shared/data/fashion10k.npz"}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -82,13 +101,71 @@ def warm_numba() -> None:
 # ----------------------------------------------------------------------------- methods
 
 
+FITTED = {}  # (data set, seed) -> the default fit, which the derived rows read
+
+
+def fit_mixae_graph(data, X, seed, args, **options):
+    return MixAEGraph(trunk_epochs=args.trunk_epochs, expert_epochs=args.expert_epochs,
+                      image_shape=data.image_shape, random_state=seed, **options).fit(X)
+
+
 def run_mixae_graph(data, K, seed, args, with_k: bool, **options):
-    """Default settings, no K; with K: ``n_clusters=K`` (the experts start from K parts of the
-    layout and the tree is cut at K). The data's image shape is passed as a user would."""
-    model = MixAEGraph(trunk_epochs=args.trunk_epochs, expert_epochs=args.expert_epochs,
-                       n_clusters=K if with_k else None, image_shape=data.image_shape,
-                       random_state=seed, **options).fit(data.X)
-    return model.labels_, {"n_experts": int(model.n_experts_)}
+    """Default settings, no K; with K: ``n_clusters=K``. The data's image shape is passed as a
+    user would. The default fit also reports predict's ACC and its agreement with ``labels_``, and
+    on a two-level set how well the tree's cut at the coarse level finds the families."""
+    model = fit_mixae_graph(data, data.X, seed, args, n_clusters=K if with_k else None, **options)
+    predicted = model.predict(data.X)
+    extra = {"n_experts": int(model.n_experts_), "predict_acc": evaluate(data.y, predicted)["acc"],
+             "predict_agreement": float(np.mean(predicted == model.labels_))}
+    if data.name == "stress-hierarchy" and model.n_experts_ >= 4:
+        from sklearn.metrics import adjusted_rand_score
+
+        coarse = cut_tree(model.cluster_tree_, 4)
+        families = np.array([coarse[int(s)] for s in model.module_.final_slots])
+        extra["coarse_ari"] = float(adjusted_rand_score(data.y // 3, families))
+    if not with_k and not options:
+        FITTED[(data.name, seed)] = model
+    return model.labels_, extra
+
+
+def default_fit(data, K, seed, args):
+    if (data.name, seed) not in FITTED:
+        run_mixae_graph(data, K, seed, args, with_k=False)
+    return FITTED[(data.name, seed)]
+
+
+def run_first_partition(data, K, seed, args):
+    return default_fit(data, K, seed, args).initial_labels_, {}
+
+
+def run_trunk_only(data, K, seed, args):
+    """The default fit's trunk codes, UMAP to 10 dimensions, a full-covariance Gaussian mixture with
+    as many parts as the fit found clusters (N2D's recipe on mixae-graph's trunk)."""
+    from sklearn.mixture import GaussianMixture
+
+    model = default_fit(data, K, seed, args)
+    k = len(np.unique(model.labels_))
+    codes = model.module_.trunk_codes(torch.as_tensor(data.X)).numpy()
+    layout = embed(codes, 10, model.n_neighbors, seed)
+    return GaussianMixture(k, covariance_type="full", random_state=seed).fit_predict(layout), {}
+
+
+def run_held_out(data, K, seed, args):
+    """Fit on a random 80%; ``labels_`` scored on the 80%, ``predict`` on the other 20% with the
+    clusters matched to classes on the 80% (the row's ACC is the held-out one)."""
+    rng = np.random.default_rng(seed)
+    train = np.zeros(data.n_samples, dtype=bool)
+    train[rng.choice(data.n_samples, int(0.8 * data.n_samples), replace=False)] = True
+    model = fit_mixae_graph(data, data.X[train], seed, args)
+    y_train, y_test = data.y[train], data.y[~train]
+    matched = match_labels(y_train, model.labels_)
+    lookup = dict(zip(model.labels_.tolist(), matched.tolist()))
+    predicted = model.predict(data.X[~train])
+    test_acc = float(np.mean([lookup.get(int(c), -1) == t for c, t in zip(predicted, y_test)]))
+    train_acc = float(np.mean(matched == y_train))
+    labels = np.empty(data.n_samples, dtype=np.int64)
+    labels[train], labels[~train] = model.labels_, predicted
+    return labels, {"train_acc": train_acc, "test_acc": test_acc, "gap": train_acc - test_acc}
 
 
 def run_kmeans(X, K, seed, args):
@@ -116,6 +193,16 @@ def run_umap_hdbscan(X, K, seed, args):
 def run_n2d(X, K, seed, args):
     """N2D (McConville et al. 2019): autoencoder, UMAP of the codes to K dims, full-covariance GMM."""
     model = N2D(K, epochs=args.trunk_epochs, random_state=seed).fit(X)
+    return model.labels_, {"final_mse": model.final_mse_}
+
+
+def run_n2d_preprocessed(data, K, seed, args):
+    """N2D on the input mixae-graph's trunk sees: images blurred by the default ``image_blur``, a
+    denoising autoencoder (the trunk's dropout)."""
+    x = torch.as_tensor(data.X)
+    if data.image_shape is not None:
+        x = gaussian_blur(x, data.image_shape, MixAEGraph().image_blur)
+    model = N2D(K, epochs=args.trunk_epochs, random_state=seed, dropout=0.2).fit(x.numpy())
     return model.labels_, {"final_mse": model.final_mse_}
 
 
@@ -148,12 +235,19 @@ def run_mixae_ablation(data, K, seed, args):
 RUNNERS = {
     "mixae-graph": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False),
     "mixae-graph K": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=True),
+    "first partition": run_first_partition,
+    "trunk only": run_trunk_only,
+    "no border term": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, border_weight=0.0),
+    "no graph smoothing": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, smoothing=0.0),
+    "no contrast": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, contrast=0.0),
     # Without the default image blur, no K: what the blur adds (the first row again on non-images).
     "mixae-graph no blur": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, image_blur=0.0),
+    "held-out predict": run_held_out,
     "k-means": lambda d, K, s, a: run_kmeans(d.X, K, s, a),
     "spectral": lambda d, K, s, a: run_spectral(d.X, K, s, a),
     "UMAP+HDBSCAN": lambda d, K, s, a: run_umap_hdbscan(d.X, K, s, a),
     "N2D": lambda d, K, s, a: run_n2d(d.X, K, s, a),
+    "N2D preprocessed": run_n2d_preprocessed,
     "MIXAE ablation": run_mixae_ablation,
 }
 
@@ -164,11 +258,15 @@ RUNNERS = {
 def load_all(args) -> list[ClusterData]:
     out = []
     for name in args.datasets:
-        if name == "mnist":
-            if not MNIST_PATH.is_file():
-                print(f"note: skipping mnist, {MNIST_PATH} is missing", flush=True)
+        if name in FILES:
+            if not FILES[name].is_file():
+                print(f"note: skipping {name}, {FILES[name]} is missing", flush=True)
                 continue
-            data = load_file(MNIST_PATH)
+            data = load_file(FILES[name])
+            data = ClusterData(data.X, data.y, data.image_shape, name)
+        elif name in STRESS:
+            data = make_stress(name.removeprefix("stress-"))
+            data = ClusterData(data.X, data.y, None, name)
         else:
             data = load_dataset(name)
         out.append(data)
@@ -190,12 +288,31 @@ def summarise(records: list[dict], datasets: list[str]) -> dict:
             rows = [r for r in records if r["dataset"] == name and r["method"] == method and "error" not in r]
             failed = [r for r in records if r["dataset"] == name and r["method"] == method and "error" in r]
             entry = {"n_seeds": len(rows), "n_failed": len(failed)}
-            for key in ("acc", "nmi", "ari", "n_clusters", "seconds"):
+            for key in ("acc", "nmi", "ari", "n_clusters", "seconds") + EXTRAS:
                 values = np.array([r[key] for r in rows], dtype=float)
                 if len(values):
                     entry[key] = {"mean": float(values.mean()), "spread": float(values.max() - values.min())}
             table.setdefault(name, {})[method] = entry
     return table
+
+
+EXTRAS = ("predict_acc", "predict_agreement", "train_acc", "test_acc", "gap", "coarse_ari")
+
+
+def router_table(summary: dict) -> list[str]:
+    """predict against labels_, per data set: the default fit's predict ACC and agreement, the
+    held-out fit's ACC on its 80% and predict's on the other 20%, and the tree's coarse level."""
+    lines = ["| data | labels_ ACC | predict ACC | predict == labels_ | held-out: labels_ (80%) | predict (20%) | gap |"
+             " coarse level ARI |", "|---|---|---|---|---|---|---|---|"]
+    for name, methods in summary.items():
+        full, held = methods.get("mixae-graph", {}), methods.get("held-out predict", {})
+        if "acc" not in full:
+            continue
+        cell = lambda e, k, f=".3f": f"{e[k]['mean']:{f}}" if k in e else ""  # noqa: E731
+        lines.append(f"| {name} | {cell(full, 'acc')} | {cell(full, 'predict_acc')} | "
+                     f"{cell(full, 'predict_agreement', '.4f')} | {cell(held, 'train_acc')} | {cell(held, 'test_acc')} | "
+                     f"{cell(held, 'gap')} | {cell(full, 'coarse_ari')} |")
+    return lines
 
 
 def overview(summary: dict) -> list[str]:
@@ -209,7 +326,7 @@ def overview(summary: dict) -> list[str]:
             cells.append("" if "acc" not in entry else f"{entry['acc']['mean']:.3f} / {entry['ari']['mean']:.3f} "
                                                        f"({entry['n_clusters']['mean']:.3g})")
         if any(cells):
-            given = "no" if method in ("mixae-graph", "mixae-graph no blur", "UMAP+HDBSCAN") else "yes"
+            given = "no" if method in NO_K else "yes"
             lines.append(f"| {method} | {given} | " + " | ".join(cells) + " |")
     return lines
 
@@ -229,6 +346,7 @@ def markdown(summary: dict, info: dict) -> str:
         "",
     ]
     lines += overview(summary) + [""]
+    lines += ["## The router: predict against labels_", ""] + router_table(summary) + [""]
     formats = {"acc": ".3f", "nmi": ".3f", "ari": ".3f", "n_clusters": ".1f", "seconds": ".1f"}
     for name, methods in summary.items():
         d = info["datasets"][name]

@@ -1,4 +1,4 @@
-"""The command line: ``mixae-graph fit|validate|test|predict --config configs/digits.yaml``.
+"""The command line: ``mixae-graph fit|predict --config configs/digits.yaml``.
 
 A :class:`~lightning.pytorch.cli.LightningCLI` over :class:`~mixae_graph.module.MixAEGraphModule`
 and :class:`~mixae_graph.datamodule.MixAEDataModule`; every model default is the module's own.
@@ -34,17 +34,15 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 
+from . import estimator
 from .datamodule import MixAEDataModule
 from .metrics import evaluate
 from .module import MixAEGraphModule
 
 # Settings every fit needs (see `mixae_graph.estimator.make_trainer`); `max_epochs` is linked.
 TRAINER_DEFAULTS = dict(
-    accelerator="cpu",
-    devices=1,
+    estimator.TRAINER_DEFAULTS,
     default_root_dir="runs",
-    reload_dataloaders_every_n_epochs=1,  # neighbour pairs and expert labels change every epoch
-    deterministic=True,
     log_every_n_steps=1,  # small data sets have few batches per epoch; metrics.csv should not be empty
 )
 
@@ -209,6 +207,11 @@ class MixAEGraphCLI(LightningCLI):
         kwargs.setdefault("seed_everything_default", 0)
         kwargs.setdefault("save_config_kwargs", {"overwrite": True})
         super().__init__(MixAEGraphModule, MixAEDataModule, *args, **kwargs)
+
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        """``fit`` and ``predict``: clustering has no validation or test labels to score against."""
+        return {name: kwargs for name, kwargs in LightningCLI.subcommands().items() if name in ("fit", "predict")}
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.n_features", "model.n_features", apply_on="instantiate")

@@ -39,18 +39,26 @@ def _quiet_lightning(quiet: bool):
         logger.setLevel(level)
 
 
+# The Trainer settings every fit needs, from the estimator and from the CLI (which adds its run
+# folder and logging); accelerator and devices are the user's.
+TRAINER_DEFAULTS = dict(
+    accelerator="auto",
+    devices=1,
+    reload_dataloaders_every_n_epochs=1,  # neighbour pairs and expert labels change every epoch
+    deterministic=True,
+)
+
+
 def make_trainer(max_epochs: int, *, verbose: bool = False, **overrides) -> L.Trainer:
-    """The Lightning ``Trainer`` settings every mixae-graph fit needs."""
+    """A Lightning ``Trainer`` for an estimator's fit: :data:`TRAINER_DEFAULTS`, no logger and no
+    checkpoints, a progress bar when ``verbose``; ``overrides`` win."""
     settings = dict(
+        TRAINER_DEFAULTS,
         max_epochs=max_epochs,
-        accelerator="cpu",
-        devices=1,
         logger=False,
         enable_checkpointing=False,
-        enable_progress_bar=False,
+        enable_progress_bar=verbose,
         enable_model_summary=False,
-        reload_dataloaders_every_n_epochs=1,  # neighbour pairs and expert labels change per epoch
-        deterministic=True,
     )
     settings.update(overrides)
     return L.Trainer(**settings)
@@ -82,7 +90,7 @@ def check_settings(settings: dict, n_samples: int | None = None) -> None:
             refuse(name, "a positive integer")
     if settings.get("batch_size") is not None and (not _is_int(settings["batch_size"]) or settings["batch_size"] < 1):
         refuse("batch_size", "a positive integer or None")
-    for name in given("expert_epochs", "warmup_epochs"):
+    for name in given("expert_epochs",):
         if not _is_int(settings[name]) or settings[name] < 0:
             refuse(name, "a non-negative integer")
     if "n_neighbors" in settings and (not _is_int(settings["n_neighbors"]) or settings["n_neighbors"] < 2):
@@ -90,17 +98,18 @@ def check_settings(settings: dict, n_samples: int | None = None) -> None:
     for name in given("temperature", "learning_rate", "resolution", "merge_threshold"):
         if not _is_real(settings[name]) or settings[name] <= 0:
             refuse(name, "a positive finite number")
-    for name in given("alpha", "beta", "gamma", "border_weight", "image_blur"):
+    for name in given("border_weight", "image_blur", "contrast"):
         if not _is_real(settings[name]) or settings[name] < 0:
             refuse(name, "a non-negative finite number")
-    for name in given("chain_share", "merge_cut"):
+    for name in given("chain_share",):
         if not (_is_real(settings[name]) and 0 < settings[name] <= 1):
             refuse(name, "a number in (0, 1]")
+    if "smoothing" in settings and not (_is_real(settings["smoothing"]) and 0 <= settings["smoothing"] < 1):
+        refuse("smoothing", "a number in [0, 1)")
     if "trunk_dropout" in settings and not (_is_real(settings["trunk_dropout"]) and 0 <= settings["trunk_dropout"] < 1):
         refuse("trunk_dropout", "a number in [0, 1)")
-    if "min_cluster_fraction" in settings and not (
-            _is_real(settings["min_cluster_fraction"]) and 0 <= settings["min_cluster_fraction"] < 1):
-        refuse("min_cluster_fraction", "a number in [0, 1)")
+    if "min_cluster_size" in settings and not (_is_int(settings["min_cluster_size"]) and settings["min_cluster_size"] >= 2):
+        refuse("min_cluster_size", "an integer of at least 2")
     for name in given("trunk_hidden", "expert_hidden"):
         widths = settings[name]
         if not isinstance(widths, (list, tuple)) or not all(_is_int(w) and w >= 1 for w in widths):
@@ -114,6 +123,11 @@ def check_settings(settings: dict, n_samples: int | None = None) -> None:
         refuse("n_clusters", "None or a positive integer")
     if "random_state" in settings and not (_is_int(settings["random_state"]) and 0 <= settings["random_state"] < 2**32):
         refuse("random_state", "an integer seed from 0 to 2**32 - 1")
+    if n_samples is not None and settings.get("n_clusters") is not None and settings["n_clusters"] > n_samples // 2:
+        raise ValueError(
+            f"n_clusters={settings['n_clusters']} is more than half of the {n_samples} samples: a cluster "
+            f"needs two points at least, so at most n_clusters={n_samples // 2}"
+        )
     if n_samples is not None and "n_neighbors" in settings and n_samples <= settings["n_neighbors"]:
         raise ValueError(
             f"n_samples={n_samples} is too few for the kNN graph: it needs more than "
@@ -181,17 +195,20 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
 
     A trunk (denoising) autoencoder is pretrained; its codes give a kNN graph (UMAP's fuzzy
     graph); Louvain pieces of the graph, joined by connectivity rules, say how many first experts
-    there are, and Gaussian parts of a UMAP layout kept to the graph say which points each holds;
-    the experts then train jointly (MIXAE objective with a graph-agreement term) while merge/split
-    rounds follow the graph. A point belongs to the expert that reconstructs it best.
+    there are, and Gaussian parts of a UMAP layout kept to the graph say which points each holds.
+    The experts are then a mixture model trained EM-style: each epoch they fit the points assigned
+    to them (MIXAE objective with graph-agreement, border and contrast terms), then every point's
+    likelihood under every expert (reconstruction error over the expert's own noise variance) is
+    smoothed over the graph and reassigns it; merge/split rounds follow the graph. A point belongs
+    to the expert under which it is most likely, for the fit's own points as for new ones.
 
     Parameters
     ----------
     n_clusters : int or None, default=None
-        None: the number of clusters is found (one per expert). An int: the fit keeps at least
-        that many experts (starting from that many parts when the graph finds fewer) and cuts the
-        cluster tree at exactly that many clusters (at most the number of experts; a warning says
-        when there are fewer).
+        None: the number of clusters is found (one per expert). An int from 1 to ``n_samples // 2``:
+        exactly that many clusters, with at least as many experts (split or joined as needed;
+        the cluster tree is cut at that many). More than half the samples is a ``ValueError``
+        before training.
     image_shape : tuple of int or None, default=None
         Shape of one sample when ``X`` holds flattened images, (height, width) or (height, width,
         channels), e.g. ``data.image_shape`` from :mod:`mixae_graph.datasets`: the images are then blurred
@@ -201,12 +218,21 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
     batch_size : int or None, default=None
         Points per batch; None: about 32 steps an epoch, 64 to 256 points
         (:func:`mixae_graph.datamodule.default_batch_size`).
+    accelerator : str, default="auto"
+        Lightning's accelerator: ``"auto"`` trains on a GPU when one is present, ``"cpu"`` never.
+        Predicting runs on the CPU.
+    devices : int, default=1
+        Devices to train on (one process; for several, use the CLI's DDP config).
     verbose : bool, default=False
         Progress bar and a line per graph step.
 
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,)
+        Cluster of every training point: the router's, so ``predict(X) == labels_``.
+    initial_labels_ : ndarray of shape (n_samples,)
+        The graph's first partition (expert slots, -1 for isolated specks), before any expert
+        trained: what the experts start from and, in the benchmark, what they must improve on.
     n_experts_ : int
     cluster_tree_ : networkx.DiGraph
         Leaves are the experts; node attribute ``size``; ``graph["history"]`` lists merges/splits.
@@ -239,21 +265,20 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         max_graph_points=_DEFAULTS["max_graph_points"],
         resolution=_DEFAULTS["resolution"],
         merge_threshold=_DEFAULTS["merge_threshold"],
-        merge_cut=_DEFAULTS["merge_cut"],
         chain_share=_DEFAULTS["chain_share"],
-        min_cluster_fraction=_DEFAULTS["min_cluster_fraction"],
+        min_cluster_size=_DEFAULTS["min_cluster_size"],
         merge_every=_DEFAULTS["merge_every"],
-        warmup_epochs=_DEFAULTS["warmup_epochs"],
+        smoothing=_DEFAULTS["smoothing"],
         temperature=_DEFAULTS["temperature"],
-        alpha=_DEFAULTS["alpha"],
-        beta=_DEFAULTS["beta"],
-        gamma=_DEFAULTS["gamma"],
+        contrast=_DEFAULTS["contrast"],
         border_weight=_DEFAULTS["border_weight"],
         trunk_dropout=_DEFAULTS["trunk_dropout"],
         learning_rate=_DEFAULTS["learning_rate"],
         image_shape=_DEFAULTS["image_shape"],
         image_blur=_DEFAULTS["image_blur"],
         batch_size=None,
+        accelerator="auto",
+        devices=1,
         random_state=_DEFAULTS["random_state"],
         verbose=False,
     ):
@@ -269,21 +294,20 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         self.max_graph_points = max_graph_points
         self.resolution = resolution
         self.merge_threshold = merge_threshold
-        self.merge_cut = merge_cut
         self.chain_share = chain_share
-        self.min_cluster_fraction = min_cluster_fraction
+        self.min_cluster_size = min_cluster_size
         self.merge_every = merge_every
-        self.warmup_epochs = warmup_epochs
+        self.smoothing = smoothing
         self.temperature = temperature
-        self.alpha = alpha
-        self.beta = beta
-        self.gamma = gamma
+        self.contrast = contrast
         self.border_weight = border_weight
         self.trunk_dropout = trunk_dropout
         self.learning_rate = learning_rate
         self.image_shape = image_shape
         self.image_blur = image_blur
         self.batch_size = batch_size
+        self.accelerator = accelerator
+        self.devices = devices
         self.random_state = random_state
         self.verbose = verbose
 
@@ -306,51 +330,54 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
             warnings.filterwarnings("ignore", ".*does not have many workers.*")
             warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
             warnings.filterwarnings("ignore", ".*LeafSpec.*")  # torch/lightning version skew
-            trainer = make_trainer(self.trunk_epochs + self.expert_epochs, verbose=self.verbose)
+            trainer = make_trainer(self.trunk_epochs + self.expert_epochs, verbose=self.verbose,
+                                   accelerator=self.accelerator, devices=self.devices)
             trainer.fit(module, datamodule)
-        self.module_ = module.eval()
+        self.module_ = module.cpu().eval()  # predict runs where the caller's arrays are
         self.latent_graph_ = datamodule.graph
         self.cluster_tree_ = module.cluster_tree
         self.n_experts_ = int(module.bank.n_active)
         self.labels_ = module.fit_labels()
+        self.initial_labels_ = module.initial_slots
         return self
 
-    def _errors(self, X) -> torch.Tensor:
-        return self.module_.expert_errors(torch.as_tensor(X, dtype=torch.float32))
+    def _deviance(self, X) -> torch.Tensor:
+        return self.module_.expert_deviance(torch.as_tensor(X, dtype=torch.float32))
 
     def _validated(self, X) -> np.ndarray:
         check_is_fitted(self, "module_")
         _check_input(X)
         return validate_data(self, X, dtype=np.float32, reset=False)
 
-    def _predict(self, X) -> np.ndarray:
-        errors = self._errors(X)
-        slots = self.module_.bank.active_slots[errors.argmin(1)]
+    def predict(self, X) -> np.ndarray:
+        """Cluster of each point: the expert under which it is most likely (no graph, no refit); on
+        the training points, ``labels_``."""
+        X = self._validated(X)
+        slots = self.module_.route_slots(torch.as_tensor(X, dtype=torch.float32))
         return self.module_.cluster_of_slot[slots].numpy()
 
-    def predict(self, X) -> np.ndarray:
-        """Cluster of each point: the expert that reconstructs it best (no graph, no refit)."""
-        return self._predict(self._validated(X))
-
     def predict_proba(self, X) -> np.ndarray:
-        """Soft assignment to the clusters: ``softmax(-error / temperature)`` summed per cluster."""
+        """Soft assignment to the clusters: ``softmax(-deviance / temperature)`` summed per cluster
+        (:func:`mixae_graph.routing.deviance`)."""
         X = self._validated(X)
         from .routing import soft_assignment
 
-        p = soft_assignment(self._errors(X), self.temperature)  # (n, experts)
+        p = soft_assignment(self._deviance(X), self.temperature)  # (n, experts)
         clusters = self.module_.cluster_of_slot[self.module_.bank.active_slots]
         n_clusters = int(clusters.max()) + 1
         out = torch.zeros(len(X), n_clusters).index_add_(1, clusters, p)
         return out.numpy()
 
     def transform(self, X) -> np.ndarray:
-        """Reconstruction error of each point by each expert, ``(n_samples, n_experts_)``, relative
-        to the typical error (like k-means' distances to centres: small means close)."""
-        return self._errors(self._validated(X)).numpy()
+        """Deviance of each point under each expert, ``(n_samples, n_experts_)``
+        (:func:`mixae_graph.routing.deviance`: its reconstruction error over the expert's noise
+        variance, plus the log variance and prior; like k-means' distances to centres: small means
+        close)."""
+        return self._deviance(self._validated(X)).numpy()
 
     def score_samples(self, X) -> np.ndarray:
-        """Negative smallest relative reconstruction error: higher means more typical."""
-        return -self._errors(self._validated(X)).min(1).values.numpy()
+        """Negative smallest deviance: higher means more typical."""
+        return -self._deviance(self._validated(X)).min(1).values.numpy()
 
     def fit_predict(self, X, y=None, **kwargs):
         return self.fit(X, y).labels_

@@ -105,8 +105,9 @@ def point_graph(codes: np.ndarray, n_neighbors: int = 15, max_points: int | None
     when there are more distinct points than that.
 
     Exact copies of a point do not enter the kNN search (copies would fill each other's neighbour
-    lists and cut the graph into islands of copies): the graph is built over distinct codes and
-    every copy hangs on its original with weight 1.
+    lists and cut the graph into islands of copies): the graph is built over distinct codes, which
+    are its landmarks, and every copy follows its original. With too few distinct codes for a kNN
+    graph, every copy hangs on its original with weight 1 instead.
     """
     codes = np.asarray(codes, dtype=np.float32)
     n = len(codes)
@@ -124,11 +125,12 @@ def point_graph(codes: np.ndarray, n_neighbors: int = 15, max_points: int | None
     if len(distinct) == n:
         return PointGraph(latent_graph(codes, n_neighbors, random_state), np.arange(n), np.arange(n))
     if len(distinct) > n_neighbors:
-        between = latent_graph(codes[distinct], n_neighbors, random_state).tocoo()
-        rows, cols, weights = distinct[between.row], distinct[between.col], between.data
-    else:  # too few distinct points for a kNN graph: they stay apart
-        rows = cols = np.array([], dtype=np.int64)
-        weights = np.array([], dtype=np.float32)
+        # The graph is over distinct codes, as over landmarks: a copy follows its original, so
+        # repeating every row changes nothing the graph decides.
+        return PointGraph(latent_graph(codes[distinct], n_neighbors, random_state), distinct, position)
+    # Too few distinct points for a kNN graph: they stay apart, each copy hanging on its original.
+    rows = cols = np.array([], dtype=np.int64)
+    weights = np.array([], dtype=np.float32)
     copies = np.flatnonzero(original != np.arange(n))
     rows = np.concatenate([rows, copies, original[copies]])
     cols = np.concatenate([cols, original[copies], copies])

@@ -1,19 +1,18 @@
 """The merge and split rules: pure functions from a point graph and expert labels to decisions.
 
-The number of first experts comes from Louvain pieces of the graph joined by the merge rules
-(:func:`partition`), or from the user; their borders from Gaussian parts of a UMAP layout that respect
-the graph (:func:`k_partition`).
+The first experts are Louvain pieces of the graph joined by the merge rules (:func:`partition`).
 Later rounds hand stray points back to their neighbours (:func:`reassign_fragments`), split experts
 whose points fall apart into separate components (:func:`split_experts`), and merge again.
 
-* Tiny pieces join their best-connected neighbour (:func:`absorb_small`).
+* Loose pieces join their best-connected neighbour (:func:`absorb_loose`): a piece is a cluster
+  only if it is a community in the weak sense of Radicchi et al. (PNAS 2004), more of its kNN
+  weight inside than out; the same test for a 10-point and a 7,000-point piece, whatever the size
+  of the data.
+* Pieces below ``min_size`` points (:func:`absorb_small`) join their best-connected neighbour too.
 * Conductance rule (:func:`merge_connected`): two experts merge when the kNN graph connects them
   about as strongly as each holds itself together, i.e. the conductance of the cut between them is
   at least ``threshold`` times the best bisection conductance inside each
   (Shi & Malik 2000; spectral sweep cut, Chung 1997).
-* Bridged rule (:func:`merge_bridged`), for experts drawn by routing in the merge/split rounds:
-  two experts merge when the kNN weight between them is at least ``min_cut`` of the smaller one's
-  volume (the conductance of their cut, on an absolute scale).
 * Chain rule (:func:`merge_chains`): where the graph, cut into small pieces, shows pieces touching
   end to end (each sends almost all of its outside weight to its two strongest neighbours, and
   they link up into a path or a cycle: :func:`chain_groups`), that run is one thin manifold cut
@@ -42,13 +41,24 @@ def bisection_conductance(graph: sp.spmatrix) -> float:
     ``graph`` is a symmetric weighted adjacency matrix. Graphs too small to cut count as
     perfectly cohesive (1.0).
     """
+    return sweep_cut(graph)[0]
+
+
+def sweep_cut(graph: sp.spmatrix) -> tuple[float, np.ndarray]:
+    """The best sweep cut along the Fiedler vector of ``graph`` (Chung 1997): its conductance and
+    a mask of the side that holds the lowest Fiedler values.
+
+    Disconnected: conductance 0, the side is everything outside the largest component. Fewer
+    than 4 nodes or no edges: conductance 1, the side is the second half of the nodes.
+    """
     graph = sp.csr_matrix(graph)
     n = graph.shape[0]
     degree = np.asarray(graph.sum(axis=1)).ravel()
     if n < 4 or degree.sum() == 0:
-        return 1.0
-    if connected_components(graph, directed=False)[0] > 1:
-        return 0.0
+        return 1.0, np.arange(n) >= n // 2
+    n_parts, part = connected_components(graph, directed=False)
+    if n_parts > 1:
+        return 0.0, part != np.argmax(np.bincount(part))
     inv_sqrt = 1.0 / np.sqrt(degree)
     normalized = sp.diags(inv_sqrt) @ graph @ sp.diags(inv_sqrt)
     try:
@@ -68,7 +78,20 @@ def bisection_conductance(graph: sp.spmatrix) -> float:
     cut = np.cumsum(change)[: n - 1]
     volume = np.cumsum(degree[order])[: n - 1]
     smaller = np.minimum(volume, degree.sum() - volume)
-    return float(np.min(cut / np.maximum(smaller, 1e-12)))
+    conductance = cut / np.maximum(smaller, 1e-12)
+    best = int(np.argmin(conductance))
+    return float(conductance[best]), position <= best
+
+
+def bisect_expert(graph, labels, expert: int, new_id: int) -> np.ndarray:
+    """``labels`` with the points of ``expert`` on one side of its best sweep cut
+    (:func:`sweep_cut` of its own subgraph) relabelled ``new_id``: the split that honours a
+    number of clusters the graph does not give by itself."""
+    labels = np.asarray(labels).copy()
+    members = np.flatnonzero(labels == expert)
+    _, side = sweep_cut(sp.csr_matrix(graph)[members][:, members])
+    labels[members[side]] = new_id
+    return labels
 
 
 def _cohesion(graph: sp.csr_matrix, labels: np.ndarray, expert: int) -> float:
@@ -84,8 +107,22 @@ def _merge(labels: np.ndarray, experts: list[int], events: list[dict], rule: str
     return labels
 
 
+def _holds_together(graph: sp.csr_matrix, nodes: np.ndarray) -> np.ndarray:
+    """For each part of ``nodes`` (labels ``0..p-1``, one per graph node, -1 for nodes outside
+    every part): whether it keeps at least half of its kNN weight inside (the weak-community test
+    of :func:`absorb_loose`)."""
+    inside_nodes = nodes >= 0
+    onehot = sp.csr_matrix((np.ones(inside_nodes.sum()), (np.flatnonzero(inside_nodes), nodes[inside_nodes])),
+                           shape=(graph.shape[0], nodes.max() + 1))
+    volume = np.asarray((graph @ onehot).sum(0)).ravel()
+    inside = (onehot.T @ graph @ onehot).diagonal()
+    return inside >= 0.5 * volume
+
+
 def reassign_fragments(graph, labels, min_size: int) -> np.ndarray:
-    """Hand each small disconnected fragment of an expert to the expert it is most connected to.
+    """Hand each disconnected fragment of an expert that is not a cluster of its own (below
+    ``min_size`` points, or more of its kNN weight going out than staying in) to the expert it is
+    most connected to.
 
     Routing by reconstruction leaves a few stray points inside other experts' regions; they are not
     a cluster of their own, and left in place they make their expert look disconnected.
@@ -98,7 +135,10 @@ def reassign_fragments(graph, labels, min_size: int) -> np.ndarray:
         sizes = np.bincount(part)
         if len(sizes) > 1:
             # Every largest part stays: picking one of several equal parts would go by row order.
-            stray[members[(sizes[part] < sizes.max()) & (sizes[part] < min_size)]] = True
+            nodes = np.full(graph.shape[0], -1)
+            nodes[members] = part
+            loose = ~_holds_together(graph, nodes)
+            stray[members[(sizes[part] < sizes.max()) & ((sizes[part] < min_size) | loose[part])]] = True
     if not stray.any() or stray.all():
         return labels
     onehot, ids = membership(labels)
@@ -106,6 +146,28 @@ def reassign_fragments(graph, labels, min_size: int) -> np.ndarray:
     votes[np.arange(stray.sum()), np.searchsorted(ids, labels[stray])] = -1  # not their own
     labels[stray] = np.where(votes.max(1) > 0, ids[votes.argmax(1)], labels[stray])
     return labels
+
+
+def absorb_loose(graph, labels) -> tuple[np.ndarray, list[dict]]:
+    """Join every expert that keeps less than half of its kNN weight (its volume) inside itself to
+    its best-connected neighbour, loosest first, until every expert holds together.
+
+    A community in the weak sense (Radicchi et al., PNAS 2004) has more weight inside than
+    going out; a piece that fails is mostly border, not a cluster. The test is a ratio of the
+    piece's own weights, so it does not grow with the data as a size floor does. An isolated
+    expert (no edge out) stays.
+    """
+    graph, labels, events = sp.csr_matrix(graph), np.asarray(labels).copy(), []
+    while True:
+        weights, ids = expert_weights(graph, labels)
+        volume = weights.sum(1)
+        inside = np.diag(weights) / np.maximum(volume, 1e-12)
+        np.fill_diagonal(weights, 0.0)
+        loose = [i for i in np.argsort(inside, kind="stable") if inside[i] < 0.5 and weights[i].any()]
+        if not loose:
+            return labels, events
+        i = loose[0]
+        labels = _merge(labels, [int(ids[i]), int(ids[np.argmax(weights[i])])], events, "loose")
 
 
 def absorb_small(graph, labels, min_size: int) -> tuple[np.ndarray, list[dict]]:
@@ -149,28 +211,6 @@ def merge_connected(graph, labels, threshold: float = 0.9) -> tuple[np.ndarray, 
         del cohesion[pair[0] if pair[1] == into else pair[1]]
         cohesion[into] = _cohesion(graph, labels, into)
     return labels, events
-
-
-def merge_bridged(graph, labels, min_cut: float = 0.07, min_experts: int = 1) -> tuple[np.ndarray, list[dict]]:
-    """Merge, strongest pair first, experts whose cut carries at least ``min_cut`` of the smaller
-    one's volume (its total kNN weight): the pair's conductance, on an absolute scale. Never
-    below ``min_experts`` experts.
-
-    Unlike :func:`merge_connected` it does not divide by the experts' own cohesion, so ragged
-    borders drawn by routing do not inflate it. Measured on the final experts of full fits
-    (8x8 digits seeds 0-6, MNIST-10k seeds 0-2): pieces of one class shared 0.075-0.56 of the
-    smaller one's volume, experts of two classes at most 0.062.
-    """
-    labels, events = np.asarray(labels).copy(), []
-    while True:
-        weights, ids = expert_weights(graph, labels)
-        volume = weights.sum(1)
-        share = weights / np.maximum(np.minimum(volume[:, None], volume[None, :]), 1e-12)
-        np.fill_diagonal(share, 0.0)
-        i, j = np.unravel_index(np.argmax(share), share.shape)
-        if share[i, j] < min_cut or len(ids) <= min_experts:
-            return labels, events
-        labels = _merge(labels, [int(ids[i]), int(ids[j])], events, "bridged")
 
 
 def chain_groups(graph, chain_share: float = 0.8, min_pieces: int = 4, random_state: int = 0) -> np.ndarray:
@@ -225,29 +265,26 @@ def merge_chains(graph, labels, chain_share: float = 0.8, random_state: int = 0,
 
 
 def join_pieces(graph, labels, *, min_size: int, threshold: float | None, chain_share: float,
-                random_state: int = 0, chains: np.ndarray | None = None, min_cut: float | None = None,
-                min_experts: int = 1):
-    """Apply the merge rules in order (small pieces, conductance, bridged, chains) until nothing
-    changes.
+                random_state: int = 0, chains: np.ndarray | None = None):
+    """Apply the merge rules in order (loose pieces, small pieces, conductance, chains) until
+    nothing changes.
 
     ``threshold=None`` skips the conductance rule. It compares a cut with the cohesion on either
     side, which needs clean borders such as community detection draws; borders drawn by routing are
     ragged, and that inflates the cut (measured on digits: pieces of different digits went from
-    ratios below 0.5 as communities to 1.1 once routed). ``min_cut=None`` skips the bridged rule
-    (:func:`merge_bridged`), the one for routed experts; it stops at ``min_experts`` experts.
+    ratios below 0.5 as communities to 1.1 once routed).
     """
     events = []
     if chains is None:  # they depend on the graph only: callers that keep the graph keep them
         chains = chain_groups(graph, chain_share, random_state=random_state)
     while True:
         before = len(events)
+        labels, new = absorb_loose(graph, labels)
+        events += new
         labels, new = absorb_small(graph, labels, min_size)
         events += new
         if threshold is not None:
             labels, new = merge_connected(graph, labels, threshold)
-            events += new
-        if min_cut is not None:
-            labels, new = merge_bridged(graph, labels, min_cut, min_experts)
             events += new
         labels, new = merge_chains(graph, labels, chains=chains)
         events += new
@@ -273,39 +310,10 @@ def partition(graph, *, resolution=1.0, min_size=10, threshold=0.9, chain_share=
     return relabel[labels]
 
 
-def k_partition(layout, graph, k: int, *, min_size=10, chain_share=0.8, random_state=0, chains=None):
-    """``k`` parts of the points, where the graph (:func:`partition`) or the user says how many:
-    Gaussian parts of the UMAP layout (full covariances, as N2D does: McConville et al., arXiv
-    1908.05968), cut wherever they cross a chain or fall apart in the graph, then joined by the
-    merge rules without the conductance rule. Labels ``0..c-1``; ``c`` may differ from ``k``.
-
-    The graph tells how many clusters there are better than where their borders lie. A layout with
-    ``min_dist=0`` pulls each class into a tight blob, so its Gaussian parts keep touching classes
-    apart where the graph's communities join them (MNIST-10k trunk codes, seeds 0-2: the graph's
-    own 10, 10 and 9 parts have ACC 0.817 / 0.813 / 0.864, as many Gaussian parts 0.948 / 0.957 /
-    0.871, and 10 Gaussian parts on seed 2 0.935). But Gaussians
-    cut a thin manifold across: a part never spans two chains, and the pieces of one chain join
-    again (spirals: 0.92 / 0.90 / 0.60 as Gaussians, 1.0 after).
-    """
-    from sklearn.mixture import GaussianMixture
-
-    graph = sp.csr_matrix(graph)
-    if chains is None:
-        chains = chain_groups(graph, chain_share, random_state=random_state)
-    # The fit of best likelihood of five starts: on MNIST-10k's layout the starts that joined two
-    # digits had a lower likelihood every time (ACC 0.82 at 19.6-19.9 nats, 0.95 at 20.1).
-    gaussian = GaussianMixture(min(k, len(layout)), covariance_type="full", n_init=5,
-                               random_state=random_state).fit_predict(np.asarray(layout, np.float64))
-    pieces = np.unique(np.stack([gaussian, chains]), axis=1, return_inverse=True)[1].ravel()
-    pieces, _ = split_experts(graph, pieces, min_size=min_size)
-    labels, _ = join_pieces(graph, pieces, min_size=min_size, threshold=None, chain_share=chain_share,
-                            chains=chains)
-    return np.unique(labels, return_inverse=True)[1]
-
-
 def split_experts(graph, labels, *, min_size: int = 10) -> tuple[np.ndarray, list[dict]]:
     """Split every expert whose points fall apart into separate connected parts of the graph, each
-    of ``min_size`` points or more (smaller fragments stay with the largest part).
+    of ``min_size`` points or more that holds together (:func:`absorb_loose`'s test; other
+    fragments stay with the largest part).
 
     Only disconnection splits: a cut inside one connected expert is left to the first partition,
     since borders drawn by routing are ragged and would be cut again and again (measured on digits:
@@ -318,7 +326,9 @@ def split_experts(graph, labels, *, min_size: int = 10) -> tuple[np.ndarray, lis
         members = np.flatnonzero(labels == expert)
         _, part = connected_components(graph[members][:, members], directed=False)
         sizes = np.bincount(part)
-        big = np.flatnonzero(sizes >= min_size)
+        nodes = np.full(graph.shape[0], -1)
+        nodes[members] = part
+        big = np.flatnonzero((sizes >= min_size) & _holds_together(graph, nodes))
         if len(big) < 2:
             continue
         big = big[np.argsort(-sizes[big], kind="stable")]

@@ -3,9 +3,11 @@
 Epochs ``[0, trunk_epochs)`` train the trunk, a denoising autoencoder whose codes give the kNN
 graph, on all points, and on every other step one small seed expert too. The
 :class:`~mixae_graph.connectivity.ConnectivityCallback` then partitions the graph, copies the seed
-into one expert per part, and runs merge/split rounds between epochs. The remaining
-``expert_epochs`` train the bank with the MIXAE objective (Zhang et al., arXiv 1712.07788,
-eq. 4-6) plus the graph-agreement and border terms.
+into one expert per part, runs an E-step after every expert epoch (the experts' likelihoods,
+smoothed over the graph, reassign the points) and merge/split rounds every few. The remaining
+``expert_epochs`` are the M-steps: the bank trains on the points assigned to it with the MIXAE
+objective (Zhang et al., arXiv 1712.07788, eq. 4-6) in deviance units
+(:func:`mixae_graph.routing.deviance`), plus the border and contrast terms.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from .datasets import check_image_shape
 from .experts import ExpertBank
 from .graph import PointGraph
 from .objective import mixae_objective
-from .routing import soft_assignment
+from .routing import deviance, soft_assignment
 from .tree import TreeRecorder, build_cluster_tree
 
 
 _PROGRESS_BAR = ("train/trunk", "train/seed", "train/total", "experts")
+# Smallest noise variance, in units of the typical error: an expert that reconstructs its points
+# (nearly) exactly must not get an infinite likelihood.
+MIN_NOISE_VAR = 1e-3
 
 
 def flushing_subnormals() -> bool:
@@ -102,28 +107,33 @@ class MixAEGraphModule(L.LightningModule):
         A clique cut in two scores 0.95 and must merge. On blurred MNIST-10k trunk codes, seeds 0-6,
         0.7 joined 4s and 9s on seeds 2, 5 and 6 (9 parts), 0.8 on seed 6; 0.9 and 1.0 gave 10 parts
         on all seven. On 8x8 digits and the synthetic sets it never acted at 0.7.
-    merge_cut : float, default=0.07
-        Bridged rule, in the merge/split rounds: two experts merge when the kNN weight between
-        them is at least this share of the smaller one's volume
-        (:func:`mixae_graph.merge_split.merge_bridged`). With ``n_clusters`` it stops at that many
-        experts; the cluster tree joins the rest.
     chain_share : float, default=0.8
         Chain rule: small graph pieces that send this share of their outside weight to their two
         strongest neighbours, linked end to end, are one thin manifold
         (:func:`mixae_graph.merge_split.chain_groups`).
-    min_cluster_fraction : float, default=0.005
-        Smallest cluster, as a fraction of the points (and at least ``n_neighbors`` points).
+    min_cluster_size : int, default=5
+        Smallest cluster, in points, as HDBSCAN's ``min_cluster_size``: smaller pieces join their
+        best-connected neighbour, smaller fragments of an expert go back to their neighbours, and
+        no split makes a smaller part. Whether a larger piece is a cluster is the graph's call
+        (:func:`mixae_graph.merge_split.absorb_loose`), the same at every size.
     merge_every : int, default=4
         Epochs between merge/split rounds.
-    warmup_epochs : int, default=2
-        Epochs after every structure change during which experts train on their graph labels
-        instead of their soft assignments.
+    smoothing : float, default=0.9
+        Weight ``alpha`` of the graph in the E-step's label spreading
+        (:func:`mixae_graph.routing.spread`): after every expert epoch each point's soft assignment
+        is smoothed over its kNN neighbours, and its expert for the next epoch is the arg-max. 0:
+        every point goes to its most likely expert alone.
     temperature : float, default=0.1
-        Routing temperature, relative to the typical reconstruction error.
-    alpha, beta, gamma, border_weight : float, default=0.1, 1.0, 2.0, 0.3
-        Weights of the per-point entropy, batch entropy, graph agreement and border terms. The
-        sampled neighbours are targets (no gradient), so each pair pulls only its anchor; ``gamma``
-        2 gives every point the pull that 1 gave when both ends of a pair were trained.
+        Softness of the assignments, in units of the per-feature deviance
+        (:func:`mixae_graph.routing.deviance`); the hard routing does not depend on it.
+    contrast : float, default=1.0
+        Weight of the contrast term: a hinge that asks each point's own expert to beat the best
+        other expert by a margin (:data:`mixae_graph.objective.CONTRAST_MARGIN`), so an expert also
+        learns what its cluster is not. Without it, experts that can reconstruct everything (a code
+        as wide as the input, or a short budget) leave the router no reason to prefer one. 0: off.
+    border_weight : float, default=0.3
+        Weight of the border term: each expert also reconstructs the graph neighbours just
+        outside its cluster, so that its border is learnt from both sides.
     trunk_dropout : float, default=0.2
         Share of the input features zeroed (after centring: set to their mean) in every trunk
         step, the rest scaled by 1 / (1 - p): the trunk is a denoising autoencoder, as in
@@ -143,12 +153,11 @@ class MixAEGraphModule(L.LightningModule):
         0.961 against 0.949 / 0.958 / 0.958. On 8x8 digits (0.29 pixels) it changes little. 0: no
         blur. Needs ``image_shape``.
     n_clusters : int or None, default=None
-        Start from at least this many parts (:func:`mixae_graph.merge_split.k_partition`; as many
-        as the graph's first partition has when that is more), let the bridged rule merge down to
-        this many experts, and cut the final cluster tree at this many clusters (at most the number
-        of experts found; a warning says when there are fewer). So when the graph finds K or more
-        parts, told K is the same fit as untold, cut at K. None lets the graph decide and keeps
-        every expert.
+        Exactly this many clusters: the graph's first parts are bisected up to this many when
+        there are fewer (:func:`mixae_graph.merge_split.bisect_expert`), the merge rules stop at no fewer,
+        the E-step bisects the largest experts whenever fewer are left
+        (:func:`mixae_graph.connectivity.honour_n_clusters`), and the final cluster tree is cut at
+        this many clusters. The bank gets at least this many slots. None lets the graph decide.
     random_state : int, default=0
     verbose : bool, default=True
         Print a line with timing for each graph step.
@@ -168,15 +177,12 @@ class MixAEGraphModule(L.LightningModule):
         max_graph_points: int | None = 20000,
         resolution: float = 0.5,
         merge_threshold: float = 0.9,
-        merge_cut: float = 0.07,
         chain_share: float = 0.8,
-        min_cluster_fraction: float = 0.005,
+        min_cluster_size: int = 5,
         merge_every: int = 4,
-        warmup_epochs: int = 2,
+        smoothing: float = 0.9,
         temperature: float = 0.1,
-        alpha: float = 0.1,
-        beta: float = 1.0,
-        gamma: float = 2.0,
+        contrast: float = 1.0,
         border_weight: float = 0.3,
         trunk_dropout: float = 0.2,
         learning_rate: float = 1e-3,
@@ -193,7 +199,8 @@ class MixAEGraphModule(L.LightningModule):
         torch.manual_seed(random_state)
         self.trunk = ExpertBank(n_features, trunk_hidden, latent_dim, max_experts=1)
         seen = n_features if expert_dims is None else min(n_features, expert_dims)
-        self.bank = ExpertBank(seen, expert_hidden, latent_dim, max_experts=max_experts)
+        # Told n_clusters, there are at least that many slots: the fit must be able to keep K experts.
+        self.bank = ExpertBank(seen, expert_hidden, latent_dim, max_experts=max(max_experts, n_clusters or 0))
         self.trunk.active[0] = True
         self.bank.active[0] = True  # the seed expert, copied into every expert later
         self.register_buffer("feature_mean", torch.zeros(n_features))
@@ -201,13 +208,17 @@ class MixAEGraphModule(L.LightningModule):
         # The experts' coordinates: principal directions (columns) of the standardized data.
         self.register_buffer("basis", torch.eye(n_features, seen))
         self.register_buffer("error_scale", torch.ones(()))
+        # The mixture's parameters (routing.deviance): each slot's noise variance, in units of
+        # error_scale, and its log mixing weight; re-estimated after every expert epoch (the M-step).
+        self.register_buffer("noise_var", torch.ones(self.bank.max_experts))
+        self.register_buffer("log_prior", torch.zeros(self.bank.max_experts))
         # Final cluster of every slot (-1: inactive); set at the end of a fit.
-        self.register_buffer("cluster_of_slot", torch.full((max_experts,), -1, dtype=torch.long))
+        self.register_buffer("cluster_of_slot", torch.full((self.bank.max_experts,), -1, dtype=torch.long))
         self.recorder = TreeRecorder()
-        self.structure_epoch = trunk_epochs  # last epoch the experts changed
         self.tree_sizes: dict[int, int] = {}
         self.tree_weights: dict[tuple[int, int], float] = {}
         self.final_slots: np.ndarray | None = None  # expert of every training point after the fit
+        self.initial_slots: np.ndarray | None = None  # the first partition's, before any expert trained
         self.restored_connectivity: dict | None = None  # graph and labels from a checkpoint
         self._epoch_log: dict[str, tuple] = {}  # name -> (batch-weighted sum, count) this epoch
 
@@ -273,35 +284,63 @@ class MixAEGraphModule(L.LightningModule):
             return out * self.feature_scale + self.feature_mean
 
     def calibrate_error_scale(self, X: np.ndarray) -> None:
-        """Start the typical error (the unit of routing) at the experts' mean error on ``X``; training
-        then follows it with a moving average."""
+        """Fix the unit of the errors at the experts' mean error on ``X`` (so that losses and noise
+        variances are near 1 whatever the data's scale); every expert's own scale is its noise
+        variance."""
         self.error_scale.fill_(1.0)
-        errors = self.expert_errors(torch.as_tensor(X, device=self.device))
+        errors = self.expert_errors(torch.as_tensor(X))
         self.error_scale.copy_(errors.min(1).values.mean().clamp(min=1e-12))
+
+    def fit_mixture(self, errors: torch.Tensor, columns: torch.Tensor) -> None:
+        """M-step of the mixture's scalars: each active expert's noise variance is the mean error of
+        the points assigned to it (``columns``, into the active slots), its mixing weight their
+        share. An expert with no point keeps its values."""
+        slots = self.bank.active_slots
+        k = len(slots)
+        onehot = torch.nn.functional.one_hot(columns, k).to(errors.dtype)  # (n, k)
+        counts = onehot.sum(0)
+        owned = counts > 0
+        mean_error = (onehot * errors).sum(0) / counts.clamp(min=1)
+        self.noise_var[slots[owned]] = mean_error[owned].clamp(min=MIN_NOISE_VAR).to(self.noise_var.dtype)
+        self.log_prior[slots[owned]] = (counts[owned] / counts.sum()).log().to(self.log_prior.dtype)
+
+    def deviance(self, errors: torch.Tensor) -> torch.Tensor:
+        """:func:`mixae_graph.routing.deviance` of relative errors ``(n, n_active)`` under the
+        active experts' noise variances and mixing weights."""
+        slots = self.bank.active_slots
+        return deviance(errors, self.noise_var[slots], self.log_prior[slots], self.hparams.n_features)
 
     # ------------------------------------------------------------------ inference
     def trunk_codes(self, x: torch.Tensor) -> torch.Tensor:
         """Latent codes of the trunk, ``(n, latent_dim)``."""
         with torch.no_grad():
-            return torch.cat([self.trunk.encode(self.standardize(c))[:, 0] for c in x.split(4096)])
+            return torch.cat([self.trunk.encode(self.standardize(c.to(self.device)))[:, 0] for c in x.split(4096)])
 
     def expert_errors(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstruction error of every point by every active expert, relative to the typical
-        error: ``(n, n_active)``, columns in slot order."""
+        error: ``(n, n_active)``, columns in slot order, on the module's device. ``x`` may lie
+        elsewhere (the CPU): it moves in chunks, never whole."""
         with torch.no_grad():  # memory stays bounded: the bank stacks its weights once per 64k rows
-            return torch.cat([self.bank_errors(c) for c in x.split(65536)]) / self.error_scale
+            return torch.cat([self.bank_errors(c.to(self.device)) for c in x.split(65536)]) / self.error_scale
+
+    def expert_deviance(self, x: torch.Tensor) -> torch.Tensor:
+        """Deviance of every point under every active expert (:meth:`deviance`): ``(n, n_active)``;
+        the router sends a point to the arg-min."""
+        return self.deviance(self.expert_errors(x))
+
+    def route_slots(self, x: torch.Tensor) -> torch.Tensor:
+        """Expert slot of every point: its most likely expert (the router, the fit's own labels)."""
+        return self.bank.active_slots[self.expert_deviance(x).argmin(1)]
 
     def fit_labels(self) -> np.ndarray:
-        """Cluster of every training point: its expert after graph routing, then its tree cut."""
+        """Cluster of every training point: its most likely expert (the router), then its tree cut."""
         if self.final_slots is None:
             raise RuntimeError("the module has not finished a fit in this process")
         return self.cluster_of_slot[torch.as_tensor(self.final_slots)].cpu().numpy()
 
     def predict_step(self, batch, batch_idx):
         (x,) = batch
-        errors = self.expert_errors(x)
-        slots = self.bank.active_slots[errors.argmin(1)]
-        return self.cluster_of_slot[slots]
+        return self.cluster_of_slot[self.route_slots(x)]
 
     # ------------------------------------------------------------------ training
     def on_fit_start(self) -> None:
@@ -331,27 +370,23 @@ class MixAEGraphModule(L.LightningModule):
         column = self._columns(slots, label)  # (batch,), -1 where the point has no expert yet
         neighbour_column = self._columns(slots, neighbour_label)
         known = (column >= 0) & (neighbour_column >= 0)
-        # Neighbours are targets: their errors carry no gradient (a third off the step's backward),
-        # except where a neighbour lies across the anchor's border: the border term trains on it.
+        # Only neighbours across the anchor's border are computed: the border term trains on them.
         across = torch.nonzero(known & (column != neighbour_column)).flatten()
-        a = b + len(across)
-        errors = self.bank_errors(torch.cat([x, neighbour[across], neighbour]), slots, frozen_from=a)
-        with torch.no_grad():  # the typical error: routing is relative to it
-            typical = errors[:b].min(1).values.mean()
-            self.error_scale.mul_(0.9).add_(0.1 * typical)
-        errors = errors / self.error_scale
-        probabilities = soft_assignment(errors, self.hparams.temperature)
-        neighbour_errors = errors[a:].index_put((across,), errors[b:a])
-        responsibilities = probabilities[:b]
-        if self.current_epoch < self.structure_epoch + self.hparams.warmup_epochs:
-            onehot = F.one_hot(column.clamp(min=0), len(slots)).to(errors.dtype)
-            responsibilities = torch.where((column >= 0)[:, None], onehot, responsibilities)
+        errors = self.bank_errors(torch.cat([x, neighbour[across]]), slots)
+        # The M-step in deviance units: each expert's error weighs 1 / its noise variance.
+        errors = self.deviance(errors / self.error_scale)
+        probabilities = soft_assignment(errors[:b], self.hparams.temperature)
+        neighbour_errors = errors.new_zeros(b, len(slots)).index_put((across,), errors[b:])
+        # The E-step's assignment (graph-smoothed, fixed for the epoch) weighs the reconstruction;
+        # a point without an expert (an isolated speck) goes by its soft assignment.
+        onehot = F.one_hot(column.clamp(min=0), len(slots)).to(errors.dtype)
+        responsibilities = torch.where((column >= 0)[:, None], onehot, probabilities)
         total, parts = mixae_objective(
-            errors[:b], probabilities[:b], responsibilities,
-            neighbour_errors, probabilities[a:], weight,
+            errors[:b], probabilities, responsibilities, neighbour_errors, None, weight,
             torch.where(known, column, 0), torch.where(known, neighbour_column, 0),
-            alpha=self.hparams.alpha, beta=self.hparams.beta, gamma=self.hparams.gamma,
-            border_weight=self.hparams.border_weight,
+            alpha=0.0, beta=0.0, gamma=0.0,  # the E-step does what MIXAE's regularisers did
+            border_weight=self.hparams.border_weight, contrast=self.hparams.contrast,
+            anchor_labels=torch.where(column >= 0, column, -1),
         )
         parts = {f"train/{name}": value for name, value in parts.items()}
         self._add_to_epoch_log({**parts, "experts": x.new_tensor(float(len(slots)))}, len(x))
@@ -371,7 +406,7 @@ class MixAEGraphModule(L.LightningModule):
             self.log(name, value, prog_bar=name in _PROGRESS_BAR, sync_dist=True)
 
     def _columns(self, slots: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        lookup = torch.full((self.hparams.max_experts + 1,), -1, dtype=torch.long, device=slots.device)
+        lookup = torch.full((self.bank.max_experts + 1,), -1, dtype=torch.long, device=slots.device)
         lookup[slots] = torch.arange(len(slots), device=slots.device)
         return lookup[labels]  # label -1 reads the last entry, which is -1
 
@@ -396,12 +431,13 @@ class MixAEGraphModule(L.LightningModule):
         values only, so that checkpoints load with ``weights_only=True``)."""
         state = {
             "history": self.recorder.state_dict(),
-            "structure_epoch": int(self.structure_epoch),
             "tree_sizes": {int(k): int(v) for k, v in self.tree_sizes.items()},
             "tree_weights": [[int(a), int(b), float(w)] for (a, b), w in self.tree_weights.items()],
         }
         if self.final_slots is not None:
             state["final_slots"] = torch.as_tensor(self.final_slots, dtype=torch.long)
+        if self.initial_slots is not None:
+            state["initial_slots"] = torch.as_tensor(self.initial_slots, dtype=torch.long)
         datamodule = self._trainer.datamodule if self._trainer is not None else None
         if datamodule is not None and datamodule.point_graph is not None:
             state["graph"] = datamodule.point_graph.state_dict()
@@ -410,11 +446,12 @@ class MixAEGraphModule(L.LightningModule):
 
     def load_fit_state(self, state: dict) -> None:
         self.recorder.load_state_dict(state["history"])
-        self.structure_epoch = state["structure_epoch"]
         self.tree_sizes = {int(k): v for k, v in state["tree_sizes"].items()}
         self.tree_weights = {(a, b): w for a, b, w in state["tree_weights"]}
         if "final_slots" in state:
             self.final_slots = state["final_slots"].numpy()
+        if "initial_slots" in state:
+            self.initial_slots = state["initial_slots"].numpy()
         if "graph" in state:
             self.restored_connectivity = {"graph": PointGraph.from_state_dict(state["graph"]),
                                           "labels": state["labels"].numpy()}

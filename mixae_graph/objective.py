@@ -7,7 +7,9 @@ batch holds anchor points ``i`` and one sampled graph neighbour ``j`` per anchor
 
 * ``graph_agreement`` asks neighbours to share an expert, so assignments follow connectivity;
 * ``border`` lets each expert also learn the neighbours just outside its cluster, so that its border is
-  learnt from both sides (down-weighted by ``border_weight``).
+  learnt from both sides (down-weighted by ``border_weight``);
+* ``contrast`` asks each point's own expert to explain it better than any other expert by a margin,
+  so that an expert also learns what its cluster is not.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-PARTS = ("reconstruction", "sample_entropy", "batch_entropy", "graph_agreement", "border")
+PARTS = ("reconstruction", "sample_entropy", "batch_entropy", "graph_agreement", "border", "contrast")
+# The contrast term's margin, in deviance units (routing.deviance): one unit is an expert's typical
+# error on its own points, so the own expert should explain a point about twice as well as the next.
+CONTRAST_MARGIN = 1.0
 
 
 def mixae_objective(
@@ -32,10 +37,12 @@ def mixae_objective(
     beta: float,
     gamma: float,
     border_weight: float,
+    contrast: float = 0.0,
+    anchor_labels: Tensor | None = None,
     eps: float = 1e-8,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """``total = reconstruction + alpha * sample_entropy - beta * batch_entropy
-    + gamma * graph_agreement + border_weight * border``.
+    + gamma * graph_agreement + border_weight * border + contrast * contrast_term``.
 
     Columns index experts (e.g. ``bank.active_slots``); rows index anchors, and row ``i`` of every
     ``neighbour_*`` tensor belongs to the graph neighbour sampled for anchor ``i``.
@@ -58,8 +65,10 @@ def mixae_objective(
         proportion to their weight.
     labels, neighbour_labels : LongTensor of shape (batch,), default=None
         Current cluster (column) of anchors and neighbours; needed for ``border``.
-    alpha, beta, gamma, border_weight : float
+    alpha, beta, gamma, border_weight, contrast : float
         Weights of the terms, see the formula above.
+    anchor_labels : LongTensor of shape (batch,), default=None
+        Cluster (column) of every anchor, -1 where it has none; needed for ``contrast``.
     eps : float, default=1e-8
         Inside the logarithms, so one-hot assignments give finite gradients.
 
@@ -87,6 +96,9 @@ def mixae_objective(
         in another cluster (``neighbour_labels != labels``): the anchor's expert also learns to
         reconstruct the neighbours just across its border. Pairs inside one cluster add nothing here,
         since the reconstruction term covers them already.
+    contrast
+        ``mean_i max(0, m + e[i, c_i] - min_(k != c_i) e[i, k])`` over anchors with a cluster
+        ``c_i`` (``m`` = :data:`CONTRAST_MARGIN`): zero once the own expert leads by the margin.
     """
     _check_matrix("probabilities", probabilities, errors)
     _check_matrix("responsibilities", responsibilities, errors)
@@ -112,15 +124,25 @@ def mixae_objective(
         by_anchor_expert = neighbour_errors.gather(1, labels.view(-1, 1)).squeeze(1)  # (batch,)
         border = (outside * weight * by_anchor_expert).sum() / outside.sum().clamp(min=1)
 
+    contrast_term = zero
+    if contrast and anchor_labels is not None and errors.shape[1] > 1:
+        has = anchor_labels >= 0
+        if has.any():
+            e, c = errors[has], anchor_labels[has]
+            own = e.gather(1, c.view(-1, 1)).squeeze(1)
+            other = e.scatter(1, c.view(-1, 1), float("inf")).min(dim=1).values
+            contrast_term = torch.relu(CONTRAST_MARGIN + own - other).mean()
+
     total = (
         reconstruction
         + alpha * sample_entropy
         - beta * batch_entropy
         + gamma * graph_agreement
         + border_weight * border
+        + contrast * contrast_term
     )
     parts = dict(
-        zip(PARTS, (reconstruction, sample_entropy, batch_entropy, graph_agreement, border))
+        zip(PARTS, (reconstruction, sample_entropy, batch_entropy, graph_agreement, border, contrast_term))
     )
     parts["total"] = total
     return total, {name: value.detach() for name, value in parts.items()}

@@ -311,8 +311,9 @@ def cluster_tree(model, n_clusters=None, ax=None):
 def expert_reconstructions_data(model, X, n_per_expert=6) -> dict:
     """What :func:`expert_reconstructions` draws, per active expert (rows in slot order).
 
-    Each point goes to the expert that reconstructs it best; an expert's typical members are the
-    ones it reconstructs best, its worst member the one it reconstructs worst.
+    Each point goes to its most likely expert (the router, ``model.transform``'s arg-min); an
+    expert's typical members are the ones it reconstructs best, its worst member the one it
+    reconstructs worst.
 
     Returns
     -------
@@ -323,7 +324,7 @@ def expert_reconstructions_data(model, X, n_per_expert=6) -> dict:
         one, in input units, NaN where missing.
     """
     X = np.asarray(X, dtype=np.float32)
-    errors = model.transform(X)  # (n, k), columns in slot order
+    errors = model.transform(X)  # (n, k) deviances, columns in slot order
     module = model.module_
     slots = module.bank.active_slots
     owner = errors.argmin(1)

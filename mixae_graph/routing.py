@@ -1,18 +1,27 @@
 """Routing: which expert does a point belong to?
 
-A point belongs to the expert that reconstructs it best. The soft version, ``p[i, k]``, weighs each
-expert's reconstruction error in MIXAE's objective (Zhang, Sun, Eriksson and Balzano, "Deep Unsupervised
-Clustering Using Mixture of Autoencoders", arXiv 1712.07788). MIXAE infers ``p`` with an assignment
-network over the experts' codes; here it comes straight from the errors, as a softmax with a
-temperature, and a caller may mix the two. Pure tensor functions, plus one batched inference helper.
+A point belongs to the expert under which it is most likely. Each expert ``k`` is a Gaussian around
+its reconstruction with an isotropic noise variance ``v_k`` of its own and a mixing weight ``pi_k``,
+as in a mixture of probabilistic PCA (Tipping and Bishop 1999, eq. 4):
+``log p_k(x) = -d/2 log(2 pi v_k) - d e_k(x) / (2 v_k) + log pi_k``, with ``e_k`` the mean squared
+error over the ``d`` features. :func:`deviance` is ``-2/d`` times that (up to a constant): an
+expert of simple shapes has a small ``v_k``, so it no longer wins every simple point just because
+its raw error is small. The soft version, ``p[i, k]``, weighs each expert's reconstruction in MIXAE's
+objective (Zhang, Sun, Eriksson and Balzano, arXiv 1712.07788); :func:`spread` smooths it over the
+kNN graph, so that neighbours agree. Pure tensor and sparse-matrix functions.
 """
 
 from __future__ import annotations
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import Tensor
 
 from mixae_graph.experts import ExpertBank
+
+# Label spreading's steps: alpha**20 = 0.12 at alpha 0.9, so the walk has nearly reached its limit.
+SPREAD_STEPS = 20
 
 
 def reconstruction_error(x: Tensor, reconstruction: Tensor) -> Tensor:
@@ -28,6 +37,42 @@ def reconstruction_error(x: Tensor, reconstruction: Tensor) -> Tensor:
     errors : Tensor of shape (batch, k)
     """
     return (reconstruction - x.unsqueeze(1)).pow(2).mean(dim=2)  # (batch, k)
+
+
+def deviance(errors: Tensor, noise_var: Tensor, log_prior: Tensor, n_features: int) -> Tensor:
+    """Per-feature deviance ``e[i, k] / v_k + log v_k - (2 / d) log pi_k``: ``-2/d`` times the
+    Gaussian log-likelihood of each point under each expert, up to a constant. Smaller is likelier;
+    its arg-min is the maximum-likelihood expert.
+
+    Parameters
+    ----------
+    errors : Tensor of shape (batch, k)
+        Mean squared reconstruction errors over the ``n_features`` features.
+    noise_var : Tensor of shape (k,)
+        Each expert's noise variance ``v_k`` (positive), in the units of ``errors``.
+    log_prior : Tensor of shape (k,)
+        Log mixing weights ``log pi_k``.
+    n_features : int
+        ``d``, the number of features the errors average over.
+    """
+    return errors / noise_var + noise_var.log() - (2.0 / n_features) * log_prior  # (batch, k)
+
+
+def spread(probabilities: np.ndarray, graph: sp.spmatrix, alpha: float, steps: int = SPREAD_STEPS) -> np.ndarray:
+    """Soft assignments smoothed over the kNN graph by label spreading (Zhou et al. 2004):
+    ``p <- (1 - alpha) p0 + alpha D^-1 W p``, ``steps`` times from ``p = p0``.
+
+    Where the experts hesitate (borders, points their bottleneck generalises to), the neighbours
+    decide, so the assignments follow connectivity. ``alpha=0`` returns ``p0``.
+    """
+    if alpha == 0:
+        return probabilities
+    degree = np.asarray(graph.sum(axis=1)).ravel()
+    walk = sp.diags(1.0 / np.maximum(degree, 1e-12)) @ graph
+    p = probabilities
+    for _ in range(steps):
+        p = (1 - alpha) * probabilities + alpha * (walk @ p)
+    return p
 
 
 def soft_assignment(errors: Tensor, temperature: float) -> Tensor:

@@ -135,7 +135,7 @@ def test_images_carry_their_shape_into_the_model_and_its_checkpoint(tmp_path):
     restored = MixAEGraphModule.load_from_checkpoint(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert restored.hparams.image_shape == (8, 8) and restored.hparams.image_blur == 0.1
     x = torch.as_tensor(np.load(data)["X"])
-    best = restored.expert_errors(x).argmin(1)
+    best = restored.expert_deviance(x).argmin(1)
     routed = restored.cluster_of_slot[restored.bank.active_slots[best]].numpy()
     np.testing.assert_array_equal(read_labels(out), routed)
-    assert np.mean(routed == read_labels(run_dir / "labels.csv")) >= 0.8  # fit labels: graph routing
+    assert np.mean(routed == read_labels(run_dir / "labels.csv")) >= 0.995  # the fit's labels are the router's

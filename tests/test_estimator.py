@@ -28,7 +28,9 @@ def test_digits_without_k(digits_model, digits):
 @pytest.mark.parametrize("name", ["moons", "circles"])
 def test_two_manifolds_found_where_kmeans_fails(name, request):
     data = request.getfixturevalue(name)
-    model = MixAEGraph(**FAST, random_state=0).fit(data.X)
+    # 12 expert epochs, not FAST's 8: the router learns the graph's borders where the moons' tips
+    # nearly touch in a few E-steps more (at 8, 4 of the 1,000 points still go to the other moon).
+    model = MixAEGraph(**{**FAST, "expert_epochs": 12}, random_state=0).fit(data.X)
     kmeans = KMeans(n_clusters=2, n_init=10, random_state=0).fit_predict(data.X)
     assert model.n_experts_ == 2
     assert adjusted_rand_score(data.y, model.labels_) >= 0.99
@@ -36,7 +38,7 @@ def test_two_manifolds_found_where_kmeans_fails(name, request):
 
 
 # ---------------------------------------------------------------------------- routing
-def test_predict_routes_by_smallest_error(digits_model, digits):
+def test_predict_routes_by_smallest_deviance(digits_model, digits):
     X = digits.X[:300]
     errors = digits_model.transform(X)  # (n, experts)
     assert errors.shape == (300, digits_model.n_experts_)
@@ -46,9 +48,10 @@ def test_predict_routes_by_smallest_error(digits_model, digits):
     np.testing.assert_allclose(digits_model.score_samples(X), -errors.min(1), rtol=1e-6)
 
 
-def test_predict_agrees_with_fit_labels_on_most_points(digits_model, digits):
+def test_predict_on_the_training_points_gives_labels_(digits_model, digits):
+    # The fit labels its points with the router that predict uses: one model, not two.
     agreement = np.mean(digits_model.predict(digits.X) == digits_model.labels_)
-    assert agreement >= 0.8
+    assert agreement >= 0.995
 
 
 def test_predict_proba_is_a_distribution_over_clusters(digits_model, digits):
@@ -85,27 +88,38 @@ def test_n_clusters_cuts_the_tree(blobs):
 def test_n_clusters_below_the_graphs_count_keeps_its_parts_and_cuts_the_tree(digits):
     model = MixAEGraph(n_clusters=10, **FAST, random_state=0).fit(digits.X)
     first = model.cluster_tree_.graph["history"][0]
-    assert first["kind"] == "split" and len(first["children"]) >= 10  # the graph's parts, at least 10
-    assert model.n_experts_ >= 10  # the bridged rule stops at 10
+    assert first["kind"] == "split" and first["rule"] == "partition"  # the graph's own parts
+    assert model.n_experts_ >= 10  # the tree cut joins the experts down to 10
     assert len(np.unique(model.labels_)) == 10
     assert cluster_accuracy(digits.y, model.labels_) >= 0.8
 
 
-def test_n_clusters_above_the_graphs_count_starts_from_k_parts(blobs):
-    X, y = blobs  # 4 blobs
-    model = MixAEGraph(n_clusters=5, **FAST, random_state=0).fit(X)
-    first = model.cluster_tree_.graph["history"][0]
-    assert first["kind"] == "split" and len(first["children"]) == 5
-    assert model.n_experts_ == 5 and len(np.unique(model.labels_)) == 5
-    # each cluster holds one blob: the extra parts cut blobs, never join two
+def test_n_clusters_above_the_number_of_blobs_cuts_a_blob(blobs):
+    X, y = blobs  # 4 blobs, of which we keep 2
+    X, y = X[y < 2], y[y < 2]
+    # The default batches (32 steps an epoch), not FAST's one step: halves of a blob take training
+    # to tell apart.
+    model = MixAEGraph(n_clusters=3, **{**FAST, "batch_size": None}, random_state=0).fit(X)
+    assert len(np.unique(model.labels_)) == 3 and model.n_experts_ >= 3
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+    # each cluster holds one blob: the extra part cuts a blob, never joins two
     assert all(len(np.unique(y[model.labels_ == c])) == 1 for c in np.unique(model.labels_))
 
 
-def test_n_clusters_above_the_experts_found_warns(blobs):
+def test_n_clusters_the_experts_cannot_tell_apart_warns(blobs):
+    # 40 clusters in 4 round blobs: bisected experts of one blob reconstruct each other's points
+    # alike, the router leaves some without points, and the fit says how many it could give.
     X, y = blobs
-    with pytest.warns(UserWarning, match=r"n_clusters=30, but the fit ended with \d+ experts"):
-        model = MixAEGraph(n_clusters=30, **FAST, random_state=0).fit(X)
-    assert len(np.unique(model.labels_)) == model.n_experts_ < 30
+    with pytest.warns(UserWarning, match=r"n_clusters=40, but the fit ended with \d+ experts"):
+        model = MixAEGraph(n_clusters=40, **FAST, random_state=0).fit(X)
+    assert 6 < len(np.unique(model.labels_)) == model.n_experts_ < 40
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+
+
+def test_n_clusters_above_half_the_samples_is_refused_before_training(blobs):
+    X, _ = blobs
+    with pytest.raises(ValueError, match=r"n_clusters=201 is more than half of the 400 samples.*at most n_clusters=200"):
+        MixAEGraph(n_clusters=201, **FAST).fit(X)
 
 
 def test_subnormals_flushed_during_a_fit_and_restored_after_a_failure(blobs):

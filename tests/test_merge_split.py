@@ -3,15 +3,13 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.mixture import GaussianMixture
 
 from graph_builders import blobs_edges, clique_edges, graph_from_edges, ring_edges
 from mixae_graph.merge_split import (
     absorb_small,
+    bisect_expert,
     bisection_conductance,
     is_chain,
-    k_partition,
-    merge_bridged,
     merge_chains,
     merge_connected,
     partition,
@@ -42,6 +40,17 @@ def same_partition(a, b):
 
 
 # --------------------------------------------------------------------------- bisection_conductance
+
+
+def test_bisect_expert_cuts_a_dumbbell_at_its_bridge():
+    # Two 10-cliques joined by one edge, all one expert (7) beside a third expert (3) of 4 points.
+    graph = sp.block_diag([dumbbell(10, 1.0), graph_from_edges(4, clique_edges(range(4)))]).tocsr()
+    labels = np.array([7] * 20 + [3] * 4)
+    split = bisect_expert(graph, labels, 7, new_id=9)
+    assert sorted(set(split[:10].tolist())) != sorted(set(split[10:20].tolist()))
+    assert len(set(split[:10].tolist())) == 1 and len(set(split[10:20].tolist())) == 1
+    assert set(split[:20].tolist()) == {7, 9}
+    assert split[20:].tolist() == [3] * 4  # other experts untouched
 
 
 def test_conductance_zero_for_two_components():
@@ -160,54 +169,6 @@ def test_merge_connected_four_quarters_of_a_clique_become_one():
     assert_merge_keeps_points(labels, new)
 
 
-# --------------------------------------------------------------------------- merge_bridged
-
-
-def test_merge_bridged_share_by_hand():
-    # Cliques of 6 and 12 joined by three unit edges: the smaller one's volume is 6 * 5 + 3 = 33,
-    # so the cut carries 3 / 33 = 0.0909 of it. It merges at 0.09, not at 0.1.
-    edges = clique_edges(range(6)) + clique_edges(range(6, 18)) + [(0, 6, 1.0), (1, 7, 1.0), (2, 8, 1.0)]
-    graph = graph_from_edges(18, edges)
-    labels = np.array([4] * 6 + [7] * 12)
-    kept, events = merge_bridged(graph, labels, min_cut=0.1)
-    np.testing.assert_array_equal(kept, labels)
-    assert events == []
-    merged, events = merge_bridged(graph, labels, min_cut=0.09)
-    np.testing.assert_array_equal(merged, np.full(18, 7))  # the larger expert's id stays
-    assert [(e["experts"], e["into"], e["sizes"], e["rule"]) for e in events] == [([4, 7], 7, [6, 12], "bridged")]
-
-
-def test_merge_bridged_stops_at_min_experts():
-    # Three cliques of 8, each pair bridged by four edges: at min_cut 0.05 all three would merge.
-    edges = clique_edges(range(8)) + clique_edges(range(8, 16)) + clique_edges(range(16, 24))
-    edges += [(i, 8 + i, 1.0) for i in range(4)] + [(8 + i, 16 + i, 1.0) for i in range(4, 8)]
-    edges += [(i, 16 + i, 1.0) for i in range(4)]
-    graph, labels = graph_from_edges(24, edges), np.repeat([0, 1, 2], 8)
-    merged, _ = merge_bridged(graph, labels, min_cut=0.05)
-    assert len(np.unique(merged)) == 1
-    floor, events = merge_bridged(graph, labels, min_cut=0.05, min_experts=2)
-    assert len(np.unique(floor)) == 2 and len(events) == 1
-
-
-def test_merge_bridged_joins_the_strongest_pair_first_and_leaves_the_rest():
-    # Three cliques of 8 in a row: A-B bridged by four edges (4 / 60 of A's volume), B-C by one.
-    edges = clique_edges(range(8)) + clique_edges(range(8, 16)) + clique_edges(range(16, 24))
-    edges += [(i, 8 + i, 1.0) for i in range(4)] + [(15, 16, 1.0)]
-    labels = np.repeat([0, 1, 2], 8)
-    merged, events = merge_bridged(graph_from_edges(24, edges), labels, min_cut=0.05)
-    assert same_partition(merged, np.repeat([0, 0, 1], 8))
-    assert len(events) == 1 and events[0]["experts"] == [0, 1]
-    assert_merge_keeps_points(labels, merged)
-
-
-def test_merge_bridged_keeps_disconnected_experts():
-    edges = clique_edges(range(5)) + clique_edges(range(5, 10))
-    labels = np.repeat([0, 1], 5)
-    merged, events = merge_bridged(graph_from_edges(10, edges), labels, min_cut=1e-6)
-    np.testing.assert_array_equal(merged, labels)
-    assert events == []
-
-
 # --------------------------------------------------------------------------- merge_chains
 
 
@@ -272,45 +233,6 @@ def test_partition_marks_isolated_specks():
     assert same_partition(labels[:30], np.repeat([0, 1], 15))
     assert sorted(np.unique(labels[:30]).tolist()) == [0, 1]
     np.testing.assert_array_equal(labels[30:], [-1, -1])
-
-
-# --------------------------------------------------------------------------- k_partition
-
-
-def test_k_partition_six_blobs():
-    rng = np.random.default_rng(0)
-    centres = 10 * np.eye(6)
-    layout = np.repeat(centres, 30, axis=0) + rng.normal(scale=0.3, size=(180, 6))
-    labels = k_partition(layout, graph_from_edges(180, blobs_edges(6, 30)), 6, min_size=10)
-    assert same_partition(labels, np.repeat(np.arange(6), 30))
-
-
-def test_k_partition_keeps_apart_what_the_layout_separates():
-    # Two cliques joined by many strong edges: the graph's rules see one cluster...
-    edges = clique_edges(range(30)) + clique_edges(range(30, 60))
-    edges += [(i, j, 0.8) for i in range(30) for j in range(30, 60)]
-    graph = graph_from_edges(60, edges)
-    assert len(np.unique(partition(graph, min_size=10, threshold=0.7))) == 1
-    # ...but the layout shows two blobs, and two were asked for.
-    layout = np.repeat([[0.0, 0.0], [5.0, 0.0]], 30, axis=0)
-    layout += np.random.default_rng(0).normal(scale=0.2, size=layout.shape)
-    labels = k_partition(layout, graph, 2, min_size=10)
-    assert same_partition(labels, np.repeat([0, 1], 30))
-
-
-def test_k_partition_does_not_cut_across_a_chain():
-    # Two long paths side by side in the layout: two Gaussians cut both across (left / right),
-    # the chains put each path back together.
-    n = 150
-    graph = graph_from_edges(2 * n, ring_edges(range(n), k=5, closed=False)
-                             + ring_edges(range(n, 2 * n), k=5, closed=False))
-    x = np.tile(np.linspace(0.0, 10.0, n), 2)
-    layout = np.column_stack([x, np.repeat([0.0, 0.5], n)])
-    gaussian = GaussianMixture(
-        2, covariance_type="full", random_state=0).fit_predict(layout)
-    assert not same_partition(gaussian, np.repeat([0, 1], n))  # the Gaussians alone are wrong
-    labels = k_partition(layout, graph, 2, min_size=10)
-    assert same_partition(labels, np.repeat([0, 1], n))
 
 
 # --------------------------------------------------------------------------- split_experts

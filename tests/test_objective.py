@@ -84,7 +84,8 @@ def test_total_is_weighted_sum_of_parts_and_gradients_are_finite():
     q = soft_assignment(neighbour_errors, 0.01)
     labels, neighbour_labels = p.argmax(1), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
     total, parts = mixae_objective(
-        errors, p, p, neighbour_errors, q, torch.rand(8), labels, neighbour_labels, **WEIGHTS
+        errors, p, p, neighbour_errors, q, torch.rand(8), labels, neighbour_labels, **WEIGHTS,
+        contrast=0.5, anchor_labels=neighbour_labels,
     )
     assert set(parts) == {*PARTS, "total"}
     assert all(value.dim() == 0 and not value.requires_grad for value in parts.values())
@@ -94,6 +95,7 @@ def test_total_is_weighted_sum_of_parts_and_gradients_are_finite():
         - WEIGHTS["beta"] * parts["batch_entropy"]
         + WEIGHTS["gamma"] * parts["graph_agreement"]
         + WEIGHTS["border_weight"] * parts["border"]
+        + 0.5 * parts["contrast"]
     )
     assert all(parts[name].item() > 0 for name in PARTS)  # every term is exercised
     torch.testing.assert_close(total.detach(), expected)
@@ -112,6 +114,19 @@ def test_batch_entropy_pushes_against_collapse():
     )
     total.backward()
     assert (logits.grad[:, 1] < 0).all()
+
+
+def test_contrast_is_a_hinge_on_the_own_experts_lead():
+    # Margin 1: point 0 (own expert 0) leads by 2 -> 0; point 1 (own 1) trails by 0.5 -> 1.5;
+    # point 2 has no cluster and is left out. Mean over the two with a cluster: 0.75.
+    errors = torch.tensor([[1.0, 3.0, 4.0], [2.0, 2.5, 2.0], [9.0, 0.0, 0.0]], requires_grad=True)
+    p = torch.full((3, 3), 1 / 3)
+    total, parts = mixae_objective(errors, p, torch.zeros(3, 3), alpha=0, beta=0, gamma=0, border_weight=0, contrast=2.0,
+                                   anchor_labels=torch.tensor([0, 1, -1]))
+    assert parts["contrast"].item() == pytest.approx(0.75)
+    total.backward()
+    # The hinge pushes point 1's own error down and its best rival's (expert 0 and 2 tie) up.
+    assert errors.grad[1, 1] > 0 and errors.grad[2].abs().sum() == 0
 
 
 def test_missing_graph_inputs_give_zero_terms():

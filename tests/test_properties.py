@@ -19,10 +19,10 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.metrics import adjusted_rand_score
 
 from mixae_graph.merge_split import (
+    _holds_together,
     absorb_small,
     bisection_conductance,
     join_pieces,
-    merge_bridged,
     merge_connected,
     partition,
     reassign_fragments,
@@ -149,19 +149,11 @@ def test_merge_connected_keeps_every_point_and_follows_the_rows(case, threshold)
     check_merge_rule(lambda g, l: merge_connected(g, l, threshold), graph, labels, rng)
 
 
-@FEW
-@given(labelled_graphs(), st.floats(0.01, 1.0))
-def test_merge_bridged_keeps_every_point_and_follows_the_rows(case, min_cut):
-    graph, labels, rng = case
-    check_merge_rule(lambda g, l: merge_bridged(g, l, min_cut), graph, labels, rng)
-
-
 @SOME
-@given(labelled_graphs(), st.integers(1, 12), st.sampled_from([None, 0.7]), st.sampled_from([None, 0.07]))
-def test_join_pieces_keeps_every_point(case, min_size, threshold, min_cut):
+@given(labelled_graphs(), st.integers(1, 12), st.sampled_from([None, 0.7]))
+def test_join_pieces_keeps_every_point(case, min_size, threshold):
     graph, labels, _ = case
-    merged, events = join_pieces(graph, labels, min_size=min_size, threshold=threshold, chain_share=0.8,
-                                 min_cut=min_cut)
+    merged, events = join_pieces(graph, labels, min_size=min_size, threshold=threshold, chain_share=0.8)
     assert_merge_keeps_every_point(labels, merged)
     assert all(e["kind"] == "merge" and e["into"] in e["experts"] for e in events)
 
@@ -213,28 +205,36 @@ def test_split_never_makes_an_empty_expert(case, min_size):
 
 
 def _tied_largest_part_with_fragments(graph, labels, min_size) -> bool:
-    """Whether an expert has two largest parts of equal size and also fragments below ``min_size``: the
+    """Whether an expert has two largest qualifying parts (``min_size`` points or more, holding
+    together) of equal size and also fragments that do not qualify: the
     fragments stay with "the largest part", and which of two equal parts that is goes by row order (no
     rule on the graph alone can tell two mirror-image parts apart). The only case where the partition a
     split makes depends on the row order."""
     for expert in np.unique(labels):
         members = np.flatnonzero(labels == expert)
-        sizes = np.bincount(connected_components(graph[members][:, members], directed=False)[1])
-        big = sizes[sizes >= min_size]
-        if len(big) >= 2 and np.sum(big == big.max()) >= 2 and np.any(sizes < min_size):
+        part = connected_components(graph[members][:, members], directed=False)[1]
+        sizes = np.bincount(part)
+        nodes = np.full(graph.shape[0], -1)
+        nodes[members] = part
+        qualifies = (sizes >= min_size) & _holds_together(graph, nodes)  # the parts that may split off
+        big = sizes[qualifies]
+        if len(big) >= 2 and np.sum(big == big.max()) >= 2 and np.any(~qualifies):
             return True
     return False
 
 
 @FEW
 @given(labelled_graphs())
-def test_split_pieces_are_connected_components(case):
-    """With ``min_size=1`` every expert ends up as exactly its connected components within the graph."""
+def test_split_pieces_are_connected_components_that_hold_together(case):
+    """With ``min_size=1`` every piece split off is one connected component of its expert that keeps
+    at least half of its kNN weight inside."""
     graph, labels, _ = case
-    split, _ = split_experts(graph, labels, min_size=1)
-    for expert in np.unique(split):
-        members = np.flatnonzero(split == expert)
-        assert connected_components(graph[members][:, members], directed=False)[0] == 1
+    split, events = split_experts(graph, labels, min_size=1)
+    for event in events:
+        for child in event["children"][1:]:
+            members = np.flatnonzero(split == child)
+            assert connected_components(graph[members][:, members], directed=False)[0] == 1
+            assert graph[members][:, members].sum() >= 0.5 * graph[members].sum() - 1e-9
 
 
 @FEW

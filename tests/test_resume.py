@@ -90,8 +90,9 @@ def test_checkpoint_saved_right_after_the_first_experts_reloads(runs):
     folder = runs["tmp"] / "first" / "version_0" / "checkpoints"
     path = next(folder.glob(f"epoch={TRUNK_EPOCHS - 1}-*.ckpt"))
     module = MixAEGraphModule.load_from_checkpoint(path, weights_only=True, map_location="cpu")
-    assert module.bank.n_active == 4
+    assert module.bank.n_active >= 4  # the 4 blobs, and any small group that holds together
     assert [event["kind"] for event in module.recorder.events] == ["split"]
+    assert module.recorder.events[0]["children"] == module.bank.active_slots.tolist()
     labels = module.restored_connectivity["labels"]
     assert labels.shape == (3000,)
     assert set(np.unique(labels[labels >= 0])) <= set(module.bank.active_slots.tolist())

@@ -1,8 +1,13 @@
+import math
+
 import pytest
 import torch
 
 from mixae_graph.experts import ExpertBank
-from mixae_graph.routing import hard_assignment, reconstruction_error, route, soft_assignment
+import numpy as np
+import scipy.sparse as sp
+
+from mixae_graph.routing import deviance, hard_assignment, reconstruction_error, route, soft_assignment, spread
 
 ERRORS = torch.tensor([[1.0, 2.0], [3.0, 0.0]], dtype=torch.float64)
 
@@ -14,6 +19,35 @@ def test_soft_assignment_pinned_by_hand():
         dtype=torch.float64,
     )
     torch.testing.assert_close(soft_assignment(ERRORS, 0.5), expected, rtol=0, atol=1e-12)
+
+
+def test_deviance_pinned_by_hand():
+    # e / v + log v - (2 / d) log pi with v = (0.5, 2), pi = (0.25, 0.75), d = 4.
+    noise_var = torch.tensor([0.5, 2.0], dtype=torch.float64)
+    log_prior = torch.tensor([0.25, 0.75], dtype=torch.float64).log()
+    expected = torch.tensor([
+        [1.0 / 0.5 + math.log(0.5) - 0.5 * math.log(0.25), 2.0 / 2.0 + math.log(2.0) - 0.5 * math.log(0.75)],
+        [3.0 / 0.5 + math.log(0.5) - 0.5 * math.log(0.25), 0.0 / 2.0 + math.log(2.0) - 0.5 * math.log(0.75)],
+    ], dtype=torch.float64)
+    torch.testing.assert_close(deviance(ERRORS, noise_var, log_prior, 4), expected, rtol=0, atol=1e-12)
+
+
+def test_a_noisy_expert_does_not_win_by_raw_error():
+    # Point error 1.0 under a tight expert (v = 0.25) and 1.2 under a loose one (v = 2): the
+    # smallest raw error is the tight expert's, but the point is far likelier under the loose one.
+    errors = torch.tensor([[1.0, 1.2]])
+    d = deviance(errors, torch.tensor([0.25, 2.0]), torch.zeros(2), 100)
+    assert hard_assignment(d).tolist() == [1]
+
+
+def test_spread_lets_neighbours_decide_a_hesitant_point():
+    # A path 0 - 1 - 2: points 0 and 2 are sure of expert 0; point 1 leans to expert 1.
+    graph = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=float))
+    p = np.array([[0.9, 0.1], [0.45, 0.55], [0.9, 0.1]])
+    smoothed = spread(p, graph, alpha=0.9)
+    assert smoothed.argmax(1).tolist() == [0, 0, 0]
+    np.testing.assert_allclose(smoothed.sum(1), 1.0)
+    np.testing.assert_array_equal(spread(p, graph, alpha=0.0), p)  # no smoothing: the router's own
 
 
 def test_hard_assignment_picks_smallest_error():

@@ -1,0 +1,80 @@
+"""Stress sets for the number of clusters: Gaussian groups in a few latent dimensions, lifted into
+a few hundred by :func:`mixae_graph.datasets.lift` (a fixed smooth non-linear embedding).
+
+Each set stresses one way a count can go wrong: many small clusters (faces: 40 people x 10
+photos), very unequal sizes, clusters of clusters (the tree must show both levels), touching
+groups, and pure noise (one cluster). ``make_stress(name)`` builds one by name.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .datasets import ClusterData, from_arrays, lift
+
+LATENT_DIMS = 10  # the groups' own space, before the lift
+
+
+def make_groups(sizes, spread: float = 1.0, centres=None, n_features: int = 200, random_state: int = 0,
+                name: str = "groups") -> ClusterData:
+    """Isotropic Gaussian groups of the given ``sizes`` (unit standard deviation) around
+    ``centres`` in :data:`LATENT_DIMS` dimensions, lifted to ``n_features``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Points per group.
+    spread : float, default=1.0
+        Standard deviation of the random centres when ``centres`` is None: at 1 the groups overlap
+        heavily, from about 4 they stand apart in 10 dimensions.
+    centres : array of shape (n_groups, LATENT_DIMS), default=None
+    n_features : int, default=200
+    random_state : int, default=0
+        Seed of the points and the centres; the lift is the same for every seed.
+    """
+    rng = np.random.default_rng(random_state)
+    sizes = np.asarray(sizes, dtype=int)
+    if centres is None:
+        centres = rng.normal(scale=spread, size=(len(sizes), LATENT_DIMS))
+    y = np.repeat(np.arange(len(sizes)), sizes)
+    latent = centres[y] + rng.normal(size=(len(y), LATENT_DIMS))
+    scale = latent.std()  # one factor for every dimension: the lift's frequencies expect unit scale
+    return from_arrays(lift((latent - latent.mean(0)) / scale, n_features), y, name=name)
+
+
+def _separated(n_groups: int, distance: float, rng: np.random.Generator) -> np.ndarray:
+    """Random centres in LATENT_DIMS, rescaled so that the closest two lie ``distance`` apart."""
+    centres = rng.normal(size=(n_groups, LATENT_DIMS))
+    gaps = np.linalg.norm(centres[:, None] - centres[None], axis=2)
+    gaps[np.diag_indices(n_groups)] = np.inf
+    return centres * distance / gaps.min()
+
+
+def make_stress(name: str, random_state: int = 0) -> ClusterData:
+    """One of :data:`STRESS_SETS` by name.
+
+    ``small``: 40 groups of 10 points (closest centres 8 standard deviations apart); ``unequal``:
+    8 groups of 10 to 2,000 points (closest 8 apart); ``hierarchy``: 4 families of 3 groups of
+    100, groups 8 apart inside a family and families 40 apart (``y`` the 12 groups; the families
+    are ``y // 3``); ``touching``: 6 groups of 300 whose closest centres are 4 standard
+    deviations apart (their tails meet); ``noise``: 1,000 points of one Gaussian (one cluster).
+    """
+    rng = np.random.default_rng(1000 + random_state)
+    if name == "small":
+        return make_groups([10] * 40, centres=_separated(40, 8.0, rng), n_features=300,
+                           random_state=random_state, name=name)
+    if name == "unequal":
+        sizes = [10, 30, 60, 150, 300, 600, 1200, 2000]
+        return make_groups(sizes, centres=_separated(len(sizes), 8.0, rng), random_state=random_state, name=name)
+    if name == "hierarchy":
+        families = _separated(4, 40.0, rng)
+        centres = np.concatenate([family + _separated(3, 8.0, rng) for family in families])
+        return make_groups([100] * 12, centres=centres, random_state=random_state, name=name)
+    if name == "touching":
+        return make_groups([300] * 6, centres=_separated(6, 4.0, rng), random_state=random_state, name=name)
+    if name == "noise":
+        return make_groups([1000], centres=np.zeros((1, LATENT_DIMS)), random_state=random_state, name=name)
+    raise ValueError(f"unknown stress set {name!r}; choose from {', '.join(STRESS_SETS)}")
+
+
+STRESS_SETS = ("small", "unequal", "hierarchy", "touching", "noise")

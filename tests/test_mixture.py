@@ -1,0 +1,64 @@
+"""The mixture's scalars (noise variances, mixing weights) and the EM round that moves points."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from graph_builders import clique_edges, graph_from_edges
+from mixae_graph.connectivity import expectation, honour_n_clusters
+from mixae_graph.module import MIN_NOISE_VAR, MixAEGraphModule
+
+
+def two_expert_module():
+    module = MixAEGraphModule(n_features=4, trunk_hidden=(8,), expert_hidden=(4,), latent_dim=2, expert_dims=None,
+                              max_experts=4, verbose=False)
+    module.bank.add_expert(source=0)  # slots 0 and 1 active
+    return module
+
+
+def test_fit_mixture_by_hand():
+    module = two_expert_module()
+    errors = torch.tensor([[1.0, 5.0], [3.0, 5.0], [9.0, 0.5], [0.0, 0.0]])
+    module.fit_mixture(errors, torch.tensor([0, 0, 1, 1]))
+    # Expert 0 holds rows 0-1 (mean error 2), expert 1 rows 2-3 (mean 0.25); half the points each.
+    torch.testing.assert_close(module.noise_var[:2], torch.tensor([2.0, 0.25]))
+    torch.testing.assert_close(module.log_prior[:2], torch.full((2,), math.log(0.5)))
+    assert module.noise_var[2:].tolist() == [1.0, 1.0]  # inactive slots untouched
+
+
+def test_fit_mixture_keeps_an_empty_expert_and_floors_a_perfect_one():
+    module = two_expert_module()
+    module.noise_var[1] = 7.0
+    module.fit_mixture(torch.zeros(3, 2), torch.tensor([0, 0, 0]))
+    assert module.noise_var[0].item() == pytest.approx(MIN_NOISE_VAR)  # exact reconstructions: a finite likelihood
+    assert module.noise_var[1].item() == 7.0 and module.log_prior[0].item() == 0.0
+
+
+def test_expectation_lets_the_graph_outvote_a_hesitant_router():
+    # Three points on a path; the two experts are the same network, so the router alone is a coin
+    # toss settled by the noise variances. The M-step gives expert 0 (two tight points) the smaller
+    # variance; the E-step's smoothing then puts the middle point with its two neighbours.
+    module = two_expert_module()
+    torch.manual_seed(0)
+    X = torch.randn(3, 4).numpy()
+    graph = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=float))
+    labels = expectation(module, X, graph, np.array([0, 1, 0]))
+    assert labels.tolist() == [0, 0, 0]
+
+
+def test_honour_n_clusters_bisects_the_largest_expert_at_its_bridge():
+    # One expert over two 10-cliques joined by one edge, another over a 4-clique; told 3 clusters.
+    edges = clique_edges(range(10)) + clique_edges(range(10, 20)) + [(9, 10, 1.0)] + clique_edges(range(20, 24))
+    graph = graph_from_edges(24, edges)
+    module = MixAEGraphModule(n_features=4, trunk_hidden=(8,), expert_hidden=(4,), latent_dim=2, expert_dims=None,
+                              max_experts=4, n_clusters=3, verbose=False)
+    other = module.bank.add_expert(source=0)
+    labels, splits = honour_n_clusters(module, graph, np.array([0] * 20 + [other] * 4), epoch=7)
+    assert splits == 1 and module.bank.n_active == 3
+    assert len(set(labels[:10].tolist())) == 1 and len(set(labels[10:20].tolist())) == 1
+    assert labels[0] != labels[10] and set(labels[20:].tolist()) == {other}
+    event = module.recorder.events[-1]
+    assert event["rule"] == "n_clusters" and event["parent"] == 0 and event["epoch"] == 7
