@@ -289,7 +289,7 @@ def summarise(records: list[dict], datasets: list[str]) -> dict:
             failed = [r for r in records if r["dataset"] == name and r["method"] == method and "error" in r]
             entry = {"n_seeds": len(rows), "n_failed": len(failed)}
             for key in ("acc", "nmi", "ari", "n_clusters", "seconds") + EXTRAS:
-                values = np.array([r[key] for r in rows], dtype=float)
+                values = np.array([r[key] for r in rows if key in r], dtype=float)
                 if len(values):
                     entry[key] = {"mean": float(values.mean()), "spread": float(values.max() - values.min())}
             table.setdefault(name, {})[method] = entry
