@@ -69,7 +69,7 @@ METHODS = (
     "N2D preprocessed",
     "MIXAE ablation",
 )
-NO_K = ("mixae-graph", "first partition", "no border term", "no graph smoothing", "no contrast",
+NO_K = ("mixae-graph", "first partition", "trunk only", "no border term", "no graph smoothing", "no contrast",
         "mixae-graph no blur", "held-out predict", "UMAP+HDBSCAN")
 STRESS = tuple(f"stress-{name}" for name in STRESS_SETS)
 NAMED = ("moons", "circles", "spirals", "digits", "mnist", "fashion") + STRESS
