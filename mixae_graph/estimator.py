@@ -194,10 +194,9 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
     """Clustering by a mixture of autoencoder experts whose number comes from a latent kNN graph.
 
     A trunk (denoising) autoencoder is pretrained; its codes give a kNN graph (UMAP's fuzzy
-    graph); Louvain pieces of the graph, joined by connectivity rules, say how many first experts
-    there are, and Gaussian parts of a UMAP layout kept to the graph say which points each holds.
+    graph); Louvain pieces of the graph, joined by connectivity rules, are the first experts.
     The experts are then a mixture model trained EM-style: each epoch they fit the points assigned
-    to them (MIXAE objective with graph-agreement, border and contrast terms), then every point's
+    to them (MIXAE's weighted reconstruction with border and contrast terms), then every point's
     likelihood under every expert (reconstruction error over the expert's own noise variance) is
     smoothed over the graph and reassigns it; merge/split rounds follow the graph. A point belongs
     to the expert under which it is most likely, for the fit's own points as for new ones.

@@ -55,7 +55,7 @@ def mixae_objective(
         Soft assignments ``p`` of the anchors (:func:`routing.soft_assignment`), rows summing to one.
     responsibilities : Tensor of shape (batch, k)
         Weights of the reconstruction term: ``probabilities`` for joint training, or one-hot graph
-        labels during warm-up. The caller decides.
+        assignments from an E-step. The caller decides.
     neighbour_errors : Tensor of shape (batch, k), default=None
         Errors of the sampled neighbours; needed for ``border``.
     neighbour_probabilities : Tensor of shape (batch, k), default=None
