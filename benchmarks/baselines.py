@@ -79,3 +79,57 @@ class N2D:
         """Clusters of new points: encode, ``UMAP.transform``, ``GaussianMixture.predict``."""
         codes = self._encode(standardize(X, self.mean_, self.scale_))
         return self.gmm_.predict(self.umap_.transform(codes))
+
+
+class SoftmaxGateMoE:
+    """The classic mixture of experts (Jacobs, Jordan, Nowlan & Hinton 1991): ``n_experts`` linear
+    experts and a linear softmax gate, trained together, end to end, on the labelled points only, by
+    the mixture's likelihood ``-log sum_k g_k(x) p_k(y | x)`` (softmax experts for classes, Gaussian
+    experts with one learnt noise scale for a target). Adam, full batch, L2 ``weight_decay``; inputs
+    standardized per feature."""
+
+    def __init__(self, n_experts: int, classifier: bool, steps: int = 500, weight_decay: float = 1e-3,
+                 random_state: int = 0):
+        self.n_experts, self.classifier, self.steps = n_experts, classifier, steps
+        self.weight_decay, self.random_state = weight_decay, random_state
+
+    def _x(self, X):
+        return torch.as_tensor((np.asarray(X, np.float32) - self.mean_) / self.scale_)
+
+    def fit(self, X, y):
+        torch.manual_seed(self.random_state)
+        X = np.asarray(X, np.float32)
+        self.mean_, self.scale_ = X.mean(0), X.std(0) + 1e-6
+        x = self._x(X)
+        if self.classifier:
+            self.classes_, codes = np.unique(y, return_inverse=True)
+            target, width = torch.as_tensor(codes), len(self.classes_)
+        else:
+            target, width = torch.as_tensor(np.asarray(y, np.float32)), 1
+        self.gate_ = torch.nn.Linear(x.shape[1], self.n_experts)
+        self.experts_ = torch.nn.Linear(x.shape[1], self.n_experts * width)
+        self.log_noise_ = torch.zeros((), requires_grad=True)
+        params = [*self.gate_.parameters(), *self.experts_.parameters(), self.log_noise_]
+        optimizer = torch.optim.Adam(params, lr=1e-2, weight_decay=self.weight_decay)
+        for _ in range(self.steps):
+            log_gate = torch.log_softmax(self.gate_(x), 1)  # (n, K)
+            out = self.experts_(x).view(len(x), self.n_experts, width)
+            if self.classifier:
+                log_p = torch.log_softmax(out, 2).gather(2, target[:, None, None].expand(-1, self.n_experts, 1))[..., 0]
+            else:
+                noise = self.log_noise_.exp()
+                log_p = -0.5 * ((target[:, None] - out[..., 0]) / noise) ** 2 - self.log_noise_
+            loss = -torch.logsumexp(log_gate + log_p, 1).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return self
+
+    def predict(self, X):
+        with torch.no_grad():
+            x = self._x(X)
+            gate = torch.softmax(self.gate_(x), 1)
+            out = self.experts_(x).view(len(x), self.n_experts, -1)
+            if self.classifier:
+                return self.classes_[(gate[..., None] * torch.softmax(out, 2)).sum(1).argmax(1).numpy()]
+            return (gate * out[..., 0]).sum(1).numpy()

@@ -510,6 +510,37 @@ def make_spirals(n_samples=1000, noise=0.05, n_turns=1.25, n_features=50, random
 # ----------------------------------------------------------------------------- real data
 
 
+def make_regimes(n_samples=2000, noise=0.05, n_features=10, random_state=0):
+    """A regression with regimes: four manifolds in 2-D (two interleaving half circles, a ring, a
+    blob), lifted into ``n_features`` dimensions, each with its own linear function of the 2-D
+    position as the target (plus Gaussian ``noise``). A clustering that follows the manifolds can
+    route each point to the model of its regime; centroids cut the interleaving half circles.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        ``X`` (n_samples // 4 * 4, n_features) float32, ``target`` float64, ``regime`` (0-3, the
+        manifold of each point) and ``coordinates``, the 2-D positions, for pictures.
+    """
+    from sklearn.datasets import make_moons as _moons
+    from sklearn.utils import Bunch
+
+    rng = np.random.default_rng(random_state)
+    per = n_samples // 4
+    moons, side = _moons(2 * per, noise=noise, random_state=random_state)
+    angle = rng.uniform(0, 2 * np.pi, per)
+    ring = np.c_[4.5 + np.cos(angle), 0.25 + np.sin(angle)] + rng.normal(0, noise, (per, 2))
+    blob = rng.normal([-3.0, 0.25], 0.3, (per, 2))
+    coordinates = np.vstack([moons, ring, blob])
+    regime = np.concatenate([side, np.full(per, 2), np.full(per, 3)])
+    slopes = np.array([[3.0, 0.0], [-3.0, 1.0], [0.0, 2.0], [-1.0, -2.0]])
+    offsets = np.array([0.0, 2.0, -1.0, 1.0])
+    target = np.einsum("ij,ij->i", coordinates, slopes[regime]) + offsets[regime]
+    target = target + rng.normal(0, noise, len(target))
+    return Bunch(X=lift(_standardise(coordinates), n_features), target=target, regime=regime,
+                 coordinates=coordinates)
+
+
 def load_digits() -> ClusterData:
     """scikit-learn's 1797 handwritten digits (8x8 images), scaled to [0, 1].
 

@@ -577,3 +577,69 @@ def training_curves(metrics_csv, ax=None):
                   fontsize=9, frameon=False)  # below the axes: the curves fill the plot
     ax.set_title("Training: loss parts (left) and number of experts (right)", fontsize=11)
     return ax
+
+
+# ----------------------------------------------------------------------------- gated experts
+
+
+def _expert_name(model, key) -> str:
+    if isinstance(key, tuple):
+        return f"pair {key[0]}+{key[1]}"
+    if key < model.n_clusters_:
+        return f"cluster {key}"
+    if model.parent_[key] is None:
+        return "root (global)"
+    return f"node {key} (" + "+".join(map(str, model.node_clusters_[key])) + ")"
+
+
+def gated_experts_data(model, X) -> dict:
+    """What :func:`gated_experts` draws: the expert that weighs most for each point of ``X``.
+
+    Returns
+    -------
+    dict
+        ``expert`` (n,) index into ``names``, ``names`` (one readable name per expert used:
+        ``cluster c``, ``node n (a+b)`` for a tree node above clusters, ``root (global)``,
+        ``pair a+b``) and ``weight`` (n,), that expert's share of the point's mixture.
+    """
+    check_is_fitted(model, "experts_")
+    routes = model.routing(X)
+    main = [max(route, key=route.get) for route in routes]
+    keys = sorted(set(main), key=lambda k: (isinstance(k, tuple), k))
+    index = {k: i for i, k in enumerate(keys)}
+    return {"expert": np.array([index[k] for k in main]), "names": [_expert_name(model, k) for k in keys],
+            "weight": np.array([route[k] for route, k in zip(routes, main)])}
+
+
+def gated_experts(model, X, coordinates, ax=None):
+    """Which expert of a :class:`~mixae_graph.moe.GatedExperts` serves which region: every point
+    at its 2-D ``coordinates`` (the data's own, or a layout such as :func:`embedding`), coloured
+    by the expert with the largest weight in its mixture, paler where that weight is under 0.9.
+
+    Parameters
+    ----------
+    model : fitted GatedExperts
+    X : array-like of shape (n_samples, n_features)
+    coordinates : array-like of shape (n_samples, 2)
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    data = gated_experts_data(model, X)
+    coordinates = np.asarray(coordinates)
+    if coordinates.shape != (len(data["expert"]), 2):
+        raise ValueError(f"coordinates must have shape ({len(data['expert'])}, 2), got {coordinates.shape}")
+    ax = _new_axes(ax)
+    colours = _palette(range(len(data["names"])))
+    for i, name in enumerate(data["names"]):
+        rows = data["expert"] == i
+        sure = rows & (data["weight"] >= 0.9)
+        ax.scatter(*coordinates[sure].T, s=8, color=colours[i], label=name, gid=f"expert-{i}")
+        ax.scatter(*coordinates[rows & ~sure].T, s=8, color=colours[i], alpha=0.35)
+    ax.legend(fontsize=8, markerscale=2, loc="best", title="serving expert", title_fontsize=8)
+    ax.set_title(f"Which expert serves which point ({model.n_clusters_} clusters)", fontsize=11)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax

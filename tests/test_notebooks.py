@@ -24,6 +24,7 @@ FAST_PARAMETERS = {
     "01_quickstart.ipynb": "TRUNK_EPOCHS = 3\nEXPERT_EPOCHS = 1\n",
     "02_latent_graph_and_tree.ipynb": "TRUNK_EPOCHS = 3\nEXPERT_EPOCHS = 1\nMNIST_SAMPLES = 500\nMOONS_SAMPLES = 400\n",
     "03_cli_and_configs.ipynb": "TRUNK_EPOCHS = 3\nEXPERT_EPOCHS = 1\n",
+    "04_gated_experts.ipynb": "TRUNK_EPOCHS = 3\nEXPERT_EPOCHS = 1\n",
 }
 
 
@@ -103,3 +104,12 @@ def test_cli_and_configs(tmp_path):
     assert "200 new points: ACC" in text
     assert images >= 1  # training curves
     assert "No artists with labels" not in text  # the curves found their metrics.csv columns
+
+
+def test_gated_experts(tmp_path):
+    text, images = run_notebook("04_gated_experts.ipynb", tmp_path)
+    assert "gate clusters:" in text and "RMSE  mixae-graph gate" in text and "one Ridge" in text
+    assert "accuracy on the 1747 unlabelled digits: gated experts" in text and "LabelSpreading" in text
+    assert "tree of gates (node: parent):" in text
+    assert "retrained: [" in text
+    assert images >= 1  # which expert serves which region

@@ -1,0 +1,156 @@
+"""GatedExperts: the clustering as the gate of a supervised mixture of experts."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.cluster import KMeans
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from mixae_graph.moe import GatedExperts
+from mixae_graph.tree import build_cluster_tree
+
+
+class HandGate(ClusterMixin, BaseEstimator):
+    """A gate built by hand: the first three features are its probabilities of three clusters,
+    and its tree joins clusters 0 and 1 first, then cluster 2 (hierarchy nodes 3 = {0, 1}, 4 = root)."""
+
+    def fit(self, X, y=None):
+        self.labels_ = self.predict(X)
+        sizes = {c: int(np.sum(self.labels_ == c)) for c in range(3)}
+        self.cluster_tree_ = build_cluster_tree(sizes, {(0, 1): 50.0, (1, 2): 1.0, (0, 0): 10.0, (2, 2): 10.0})
+        return self
+
+    def predict_proba(self, X):
+        return np.asarray(X)[:, :3] / np.asarray(X)[:, :3].sum(1, keepdims=True)
+
+    def predict(self, X):
+        return self.predict_proba(X).argmax(1)
+
+
+def hand_data(rng, n, cluster, confidence=0.9):
+    """``n`` points the hand gate puts in ``cluster`` with probability ``confidence``, a fourth feature
+    that the target follows, differently per cluster."""
+    p = np.full((n, 3), (1 - confidence) / 2)
+    p[:, cluster] = confidence
+    x = rng.normal(size=(n, 1))
+    y = {0: 2 * x[:, 0], 1: -3 * x[:, 0], 2: x[:, 0] + 5}[cluster]
+    return np.hstack([p, x]), y
+
+
+@pytest.fixture
+def hand_model():
+    rng = np.random.default_rng(0)
+    parts = [hand_data(rng, 40, 0), hand_data(rng, 3, 1), hand_data(rng, 40, 2)]  # cluster 1: 3 labels
+    X = np.vstack([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    return GatedExperts(HandGate(), LinearRegression(), top_k=1, min_labelled=5).fit(X, y), rng
+
+
+def test_hierarchy_follows_the_gates_tree(hand_model):
+    model, _ = hand_model
+    assert model.n_clusters_ == 3
+    assert model.parent_ == {0: 3, 1: 3, 2: 4, 3: 4, 4: None}
+    assert sorted(model.experts_) == [0, 2, 3, 4]  # cluster 1 has 3 labels, under min_labelled=5
+
+
+def test_a_cluster_with_too_few_labels_is_served_by_its_parent(hand_model):
+    model, rng = hand_model
+    assert model.serving_node_.tolist() == [0, 3, 2]
+    X1, _ = hand_data(rng, 10, 1)
+    assert all(route == {3: 1.0} for route in model.routing(X1))
+    np.testing.assert_allclose(model.predict(X1), model.experts_[3].predict(X1))
+    X0, y0 = hand_data(rng, 10, 0)
+    np.testing.assert_allclose(model.predict(X0), y0, atol=1e-6)  # its own expert: the exact line
+
+
+def test_an_unsure_point_goes_up_the_tree(hand_model):
+    model, _ = hand_model
+    X = np.array([[0.4, 0.35, 0.25, 0.0],    # unsure; clusters 0 and 1 hold 0.75: node 3
+                  [0.3, 0.25, 0.45, 0.0],    # unsure of cluster 2: only the root above it holds 0.5
+                  [0.8, 0.1, 0.1, 0.0]])     # sure: its own cluster
+    assert model.routing(X) == [{3: 1.0}, {4: 1.0}, {0: 1.0}]
+
+
+def test_top_k_mixes_the_experts_by_the_gates_probabilities(hand_model):
+    model, _ = hand_model
+    model.set_params(top_k=2)
+    X = np.array([[0.6, 0.0, 0.4, 1.0]])
+    (route,) = model.routing(X)
+    assert route == pytest.approx({0: 0.6, 2: 0.4})
+    expected = 0.6 * model.experts_[0].predict(X) + 0.4 * model.experts_[2].predict(X)
+    np.testing.assert_allclose(model.predict(X), expected)
+
+
+def test_update_retrains_only_the_experts_of_the_touched_clusters(hand_model):
+    model, rng = hand_model
+    before = dict(model.experts_)
+    X_new, y_new = hand_data(rng, 5, 2)
+    model.update(X_new, y_new + 1.0)  # cluster 2's function moved
+    assert model.updated_experts_ == [2, 4]  # cluster 2 and the root above it
+    assert model.experts_[0] is before[0] and model.experts_[3] is before[3]
+    assert model.experts_[2] is not before[2]
+
+
+def test_update_gives_a_cluster_its_own_expert_once_it_has_enough_labels(hand_model):
+    model, rng = hand_model
+    X_new, y_new = hand_data(rng, 4, 1)  # 3 + 4 labels: now above min_labelled
+    model.update(X_new, y_new)
+    assert model.updated_experts_ == [1, 3, 4]
+    assert model.serving_node_.tolist() == [0, 1, 2]
+
+
+def test_a_prefitted_gate_must_have_seen_the_same_points():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    gate = KMeans(2, n_init=2, random_state=0).fit(X[:40])
+    with pytest.raises(ValueError, match="pre-fitted gate"):
+        GatedExperts(FrozenEstimator(gate), Ridge()).fit(X, X[:, 0])
+
+
+@pytest.mark.parametrize("name, value", [("top_k", 0), ("border", -1.0), ("min_labelled", 0), ("confidence", 2.0)])
+def test_bad_settings_are_refused_by_name(name, value):
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    with pytest.raises(ValueError, match=name):
+        GatedExperts(KMeans(2, n_init=1), Ridge(), **{name: value}).fit(X, X[:, 0])
+
+
+def test_update_refuses_classes_it_never_saw():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    model = GatedExperts(KMeans(2, n_init=2, random_state=0)).fit(X, (X[:, 0] > 0).astype(int))
+    with pytest.raises(ValueError, match="never saw"):
+        model.update(X[:3], [0, 1, 7])
+
+
+@parametrize_with_checks([GatedExperts(KMeans(2, n_init=1, random_state=0), LogisticRegression()),
+                          GatedExperts(KMeans(2, n_init=1, random_state=0), Ridge())])
+def test_scikit_learn_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def moons_gated(moons):
+    """GatedExperts on two moons with a small mixae-graph gate: 100 of the 1,000 points labelled."""
+    from mixae_graph import MixAEGraph
+
+    gate = MixAEGraph(trunk_epochs=15, expert_epochs=4, merge_every=2, batch_size=256, random_state=0)
+    X, y = moons.X, moons.y
+    return GatedExperts(gate, LogisticRegression(), pairs=True).fit(X[:100], y[:100], X_unlabeled=X[100:]), moons
+
+
+def test_the_mixae_graph_gate_carries_few_labels_to_every_point(moons_gated):
+    model, moons = moons_gated
+    assert model.gate_.labels_.shape == (1000,)
+    assert model.score(moons.X[100:], moons.y[100:]) >= 0.95
+    proba = model.predict_proba(moons.X[100:110])
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
+    assert model.classes_.tolist() == [0, 1]
+
+
+def test_the_border_and_pairs_come_from_the_gates_graph(moons_gated):
+    model, moons = moons_gated
+    assert model.n_clusters_ >= 2 and model.touching_pairs_  # the moons touch at their tips
+    assert set(model.pair_experts_) <= set(model.touching_pairs_)
+    assert all(a < b for a, b in model.touching_pairs_)
