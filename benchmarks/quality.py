@@ -39,9 +39,9 @@ from mixae_graph import MixAEGraph  # noqa: E402
 from mixae_graph.blur import gaussian_blur  # noqa: E402
 from mixae_graph.datasets import ClusterData, load_dataset, load_file  # noqa: E402
 from mixae_graph.experts import ExpertBank  # noqa: E402
-from mixae_graph.graph import embed  # noqa: E402
+from mixae_graph.graph import embed, neighbors_for  # noqa: E402
 from mixae_graph.metrics import match_labels  # noqa: E402
-from mixae_graph.stress import STRESS_SETS, make_stress  # noqa: E402
+from mixae_graph.stress import STRESS_SETS, make_portraits, make_stress, make_turntable  # noqa: E402
 from mixae_graph.tree import cut_tree  # noqa: E402
 from mixae_graph.metrics import evaluate  # noqa: E402
 from mixae_graph.objective import mixae_objective  # noqa: E402
@@ -72,7 +72,11 @@ METHODS = (
 NO_K = ("mixae-graph", "first partition", "trunk only", "no border term", "no graph smoothing", "no contrast",
         "mixae-graph no blur", "held-out predict", "UMAP+HDBSCAN")
 STRESS = tuple(f"stress-{name}" for name in STRESS_SETS)
-NAMED = ("moons", "circles", "spirals", "digits", "mnist", "fashion") + STRESS
+# Image sets shaped like the hidden ones, built from MNIST-10k digits: 40 "people" x 10 photos
+# (4 digits of each class, each photographed with its own pose, light and noise), and 20 objects
+# (2 of each class) seen from 72 angles on a turntable.
+IMAGE_STRESS = ("img-portraits", "img-turntable")
+NAMED = ("moons", "circles", "spirals", "digits", "mnist", "fashion") + STRESS + IMAGE_STRESS
 FILES = {"mnist": ROOT.parent / "shared/data/mnist10k.npz", "fashion": ROOT.parent / "shared/data/fashion10k.npz"}
 
 
@@ -146,7 +150,7 @@ def run_trunk_only(data, K, seed, args):
     model = default_fit(data, K, seed, args)
     k = len(np.unique(model.labels_))
     codes = model.module_.trunk_codes(torch.as_tensor(data.X)).numpy()
-    layout = embed(codes, 10, model.n_neighbors, seed)
+    layout = embed(codes, 10, model.n_neighbors or neighbors_for(len(codes)), seed)
     return GaussianMixture(k, covariance_type="full", random_state=seed).fit_predict(layout), {}
 
 
@@ -255,6 +259,15 @@ RUNNERS = {
 # ----------------------------------------------------------------------------- data
 
 
+def image_stress(name: str, mnist: ClusterData) -> ClusterData:
+    rng = np.random.default_rng(500)
+    per_class = 4 if name == "img-portraits" else 2
+    chosen = np.concatenate([rng.choice(np.flatnonzero(mnist.y == d), per_class, replace=False) for d in range(10)])
+    if name == "img-portraits":
+        return make_portraits(mnist.X[chosen], mnist.image_shape, random_state=0, name=name)
+    return make_turntable(mnist.X[chosen], mnist.image_shape, name=name)
+
+
 def load_all(args) -> list[ClusterData]:
     out = []
     for name in args.datasets:
@@ -267,6 +280,11 @@ def load_all(args) -> list[ClusterData]:
         elif name in STRESS:
             data = make_stress(name.removeprefix("stress-"))
             data = ClusterData(data.X, data.y, None, name)
+        elif name in IMAGE_STRESS:
+            if not FILES["mnist"].is_file():
+                print(f"note: skipping {name}, {FILES['mnist']} is missing", flush=True)
+                continue
+            data = image_stress(name, load_file(FILES["mnist"]))
         else:
             data = load_dataset(name)
         out.append(data)

@@ -144,7 +144,7 @@ class ConnectivityCallback(L.Callback):
                 children.append(slot)
             module.recorder.record_split(event["parent"], children, epoch, sizes=event["sizes"],
                                          rule=event["rule"])
-        labels, merges = join_pieces(graph, labels, min_size=rules["min_size"], threshold=None,
+        labels, merges = join_pieces(graph, labels, min_size=rules["min_size"],
                                      chain_share=rules["chain_share"], chains=self.chains(module, graph))
         for event in merges:
             for slot in event["experts"]:
@@ -257,7 +257,7 @@ def _largest(parts: np.ndarray, k: int) -> np.ndarray:
 
 def _rules(module, n_points: int) -> dict:
     h = module.hparams
-    return dict(resolution=h.resolution, threshold=h.merge_threshold, chain_share=h.chain_share,
+    return dict(resolution=h.resolution, chain_share=h.chain_share,
                 min_size=h.min_cluster_size,
                 random_state=h.random_state)
 

@@ -93,11 +93,13 @@ def check_settings(settings: dict, n_samples: int | None = None) -> None:
     for name in given("expert_epochs",):
         if not _is_int(settings[name]) or settings[name] < 0:
             refuse(name, "a non-negative integer")
-    if "n_neighbors" in settings and (not _is_int(settings["n_neighbors"]) or settings["n_neighbors"] < 2):
-        refuse("n_neighbors", "an integer of at least 2 (a point counts among its own neighbours)")
-    for name in given("temperature", "learning_rate", "resolution", "merge_threshold"):
+    if settings.get("n_neighbors") is not None and (not _is_int(settings["n_neighbors"]) or settings["n_neighbors"] < 2):
+        refuse("n_neighbors", "None or an integer of at least 2 (a point counts among its own neighbours)")
+    for name in given("temperature", "learning_rate"):
         if not _is_real(settings[name]) or settings[name] <= 0:
             refuse(name, "a positive finite number")
+    if settings.get("resolution") is not None and (not _is_real(settings["resolution"]) or settings["resolution"] <= 0):
+        refuse("resolution", "None or a positive finite number")
     for name in given("border_weight", "image_blur", "contrast"):
         if not _is_real(settings[name]) or settings[name] < 0:
             refuse(name, "a non-negative finite number")
@@ -115,7 +117,7 @@ def check_settings(settings: dict, n_samples: int | None = None) -> None:
         if not isinstance(widths, (list, tuple)) or not all(_is_int(w) and w >= 1 for w in widths):
             refuse(name, "a tuple of positive layer widths, e.g. (128,)")
     graph_points = settings.get("max_graph_points")
-    if graph_points is not None and (not _is_int(graph_points) or graph_points <= settings.get("n_neighbors", 15)):
+    if graph_points is not None and (not _is_int(graph_points) or graph_points <= (settings.get("n_neighbors") or 2)):
         refuse("max_graph_points", "None or an integer above n_neighbors (the landmarks' kNN graph needs them)")
     if settings.get("expert_dims") is not None and (not _is_int(settings["expert_dims"]) or settings["expert_dims"] < 1):
         refuse("expert_dims", "None or a positive integer")
@@ -128,7 +130,7 @@ def check_settings(settings: dict, n_samples: int | None = None) -> None:
             f"n_clusters={settings['n_clusters']} is more than half of the {n_samples} samples: a cluster "
             f"needs two points at least, so at most n_clusters={n_samples // 2}"
         )
-    if n_samples is not None and "n_neighbors" in settings and n_samples <= settings["n_neighbors"]:
+    if n_samples is not None and settings.get("n_neighbors") is not None and n_samples <= settings["n_neighbors"]:
         raise ValueError(
             f"n_samples={n_samples} is too few for the kNN graph: it needs more than "
             f"n_neighbors={settings['n_neighbors']} samples (lower n_neighbors or add data)"
@@ -263,7 +265,6 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         n_neighbors=_DEFAULTS["n_neighbors"],
         max_graph_points=_DEFAULTS["max_graph_points"],
         resolution=_DEFAULTS["resolution"],
-        merge_threshold=_DEFAULTS["merge_threshold"],
         chain_share=_DEFAULTS["chain_share"],
         min_cluster_size=_DEFAULTS["min_cluster_size"],
         merge_every=_DEFAULTS["merge_every"],
@@ -292,7 +293,6 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_neighbors = n_neighbors
         self.max_graph_points = max_graph_points
         self.resolution = resolution
-        self.merge_threshold = merge_threshold
         self.chain_share = chain_share
         self.min_cluster_size = min_cluster_size
         self.merge_every = merge_every

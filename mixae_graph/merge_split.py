@@ -1,6 +1,8 @@
 """The merge and split rules: pure functions from a point graph and expert labels to decisions.
 
-The first experts are Louvain pieces of the graph joined by the merge rules (:func:`partition`).
+The first experts are the graph's Louvain communities at the resolution where they are most
+reproducible (:func:`mixae_graph.graph.stable_communities`), joined by the merge rules
+(:func:`partition`).
 Later rounds hand stray points back to their neighbours (:func:`reassign_fragments`), split experts
 whose points fall apart into separate components (:func:`split_experts`), and merge again.
 
@@ -9,10 +11,6 @@ whose points fall apart into separate components (:func:`split_experts`), and me
   weight inside than out; the same test for a 10-point and a 7,000-point piece, whatever the size
   of the data.
 * Pieces below ``min_size`` points (:func:`absorb_small`) join their best-connected neighbour too.
-* Conductance rule (:func:`merge_connected`): two experts merge when the kNN graph connects them
-  about as strongly as each holds itself together, i.e. the conductance of the cut between them is
-  at least ``threshold`` times the best bisection conductance inside each
-  (Shi & Malik 2000; spectral sweep cut, Chung 1997).
 * Chain rule (:func:`merge_chains`): where the graph, cut into small pieces, shows pieces touching
   end to end (each sends almost all of its outside weight to its two strongest neighbours, and
   they link up into a path or a cycle: :func:`chain_groups`), that run is one thin manifold cut
@@ -32,7 +30,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
-from .graph import communities, expert_weights, membership
+from .graph import communities, expert_weights, membership, stable_communities
 
 
 def bisection_conductance(graph: sp.spmatrix) -> float:
@@ -92,11 +90,6 @@ def bisect_expert(graph, labels, expert: int, new_id: int) -> np.ndarray:
     _, side = sweep_cut(sp.csr_matrix(graph)[members][:, members])
     labels[members[side]] = new_id
     return labels
-
-
-def _cohesion(graph: sp.csr_matrix, labels: np.ndarray, expert: int) -> float:
-    members = np.flatnonzero(labels == expert)
-    return bisection_conductance(graph[members][:, members])
 
 
 def _merge(labels: np.ndarray, experts: list[int], events: list[dict], rule: str) -> np.ndarray:
@@ -187,32 +180,6 @@ def absorb_small(graph, labels, min_size: int) -> tuple[np.ndarray, list[dict]]:
         labels = _merge(labels, [int(ids[i]), int(ids[np.argmax(weights[i])])], events, "small")
 
 
-def merge_connected(graph, labels, threshold: float = 0.9) -> tuple[np.ndarray, list[dict]]:
-    """Merge, strongest pair first, experts whose cut conductance is at least ``threshold`` times
-    the bisection conductance of each of the two."""
-    graph, labels, events = sp.csr_matrix(graph), np.asarray(labels).copy(), []
-    cohesion = {int(e): _cohesion(graph, labels, e) for e in np.unique(labels)}
-    while len(cohesion) > 1:
-        weights, ids = expert_weights(graph, labels)
-        inside = np.diag(weights)
-        best, pair = threshold, None
-        for i, j in zip(*np.nonzero(np.triu(weights, k=1))):
-            between = weights[i, j]
-            cut = between / min(inside[i] + between, inside[j] + between)
-            # Against the tighter of the two: a loose expert must not swallow its neighbours one by
-            # one (the chaining of single linkage).
-            ratio = cut / max(cohesion[int(ids[i])], cohesion[int(ids[j])], 1e-12)
-            if ratio >= best:
-                best, pair = ratio, [int(ids[i]), int(ids[j])]
-        if pair is None:
-            break
-        labels = _merge(labels, pair, events, "conductance")
-        into = events[-1]["into"]
-        del cohesion[pair[0] if pair[1] == into else pair[1]]
-        cohesion[into] = _cohesion(graph, labels, into)
-    return labels, events
-
-
 def chain_groups(graph, chain_share: float = 0.8, min_pieces: int = 4, random_state: int = 0) -> np.ndarray:
     """Chain id of every point (``-1`` outside any chain): the thin manifolds of the graph.
 
@@ -264,16 +231,9 @@ def merge_chains(graph, labels, chain_share: float = 0.8, random_state: int = 0,
     return labels, events
 
 
-def join_pieces(graph, labels, *, min_size: int, threshold: float | None, chain_share: float,
-                random_state: int = 0, chains: np.ndarray | None = None):
-    """Apply the merge rules in order (loose pieces, small pieces, conductance, chains) until
-    nothing changes.
-
-    ``threshold=None`` skips the conductance rule. It compares a cut with the cohesion on either
-    side, which needs clean borders such as community detection draws; borders drawn by routing are
-    ragged, and that inflates the cut (measured on digits: pieces of different digits went from
-    ratios below 0.5 as communities to 1.1 once routed).
-    """
+def join_pieces(graph, labels, *, min_size: int, chain_share: float, random_state: int = 0,
+                chains: np.ndarray | None = None):
+    """Apply the merge rules in order (loose pieces, small pieces, chains) until nothing changes."""
     events = []
     if chains is None:  # they depend on the graph only: callers that keep the graph keep them
         chains = chain_groups(graph, chain_share, random_state=random_state)
@@ -283,22 +243,25 @@ def join_pieces(graph, labels, *, min_size: int, threshold: float | None, chain_
         events += new
         labels, new = absorb_small(graph, labels, min_size)
         events += new
-        if threshold is not None:
-            labels, new = merge_connected(graph, labels, threshold)
-            events += new
         labels, new = merge_chains(graph, labels, chains=chains)
         events += new
         if len(events) == before:
             return labels, events
 
 
-def partition(graph, *, resolution=1.0, min_size=10, threshold=0.9, chain_share=0.8, random_state=0,
-              chains=None):
-    """Louvain pieces of ``graph`` joined by the merge rules: labels ``0..k-1``, ``-1`` for points in
-    isolated specks smaller than ``min_size``."""
-    pieces = communities(graph, resolution, random_state)
-    labels, _ = join_pieces(graph, pieces, min_size=min_size, threshold=threshold,
-                            chain_share=chain_share, random_state=random_state, chains=chains)
+def partition(graph, *, resolution=None, min_size=5, chain_share=0.8, random_state=0, chains=None):
+    """The graph's communities joined by the merge rules: labels ``0..k-1``, ``-1`` for points in
+    isolated specks smaller than ``min_size``.
+
+    ``resolution=None``: Louvain at the resolution of the most reproducible partition
+    (:func:`~mixae_graph.graph.stable_communities`); a number: Louvain at that resolution.
+    """
+    if resolution is None:
+        pieces, _, _ = stable_communities(graph, random_state=random_state)
+    else:
+        pieces = communities(graph, resolution, random_state)
+    labels, _ = join_pieces(graph, pieces, min_size=min_size, chain_share=chain_share,
+                            random_state=random_state, chains=chains)
     labels = np.unique(labels, return_inverse=True)[1]
     sizes = np.bincount(labels)
     if sizes.max() < min_size:

@@ -90,23 +90,21 @@ class MixAEGraphModule(L.LightningModule):
         each point's error, so routing compares full reconstruction errors. Wide inputs cost the
         experts' largest products (and predict) in proportion: on MNIST (784 pixels) 256
         directions hold 98% of the variance. None, or at least ``n_features``: the input itself.
-    max_experts : int, default=32
-        Slots in the expert bank.
-    n_neighbors : int, default=15
-        Neighbours per point in the latent kNN graph.
+    max_experts : int, default=64
+        Slots in the expert bank: the most experts a fit can hold (only the active ones compute).
+    n_neighbors : int or None, default=None
+        Neighbours per point in the latent kNN graph. None: ``round(log2(n))`` for a graph over
+        ``n`` points (:func:`mixae_graph.graph.neighbors_for`), 9 for 400 points, 13 for 10,000: a
+        kNN graph needs about ``log n`` neighbours to hold each cluster together, and more
+        neighbours than a small cluster has points would tie it to its neighbours.
     max_graph_points : int or None, default=20000
         Largest graph: with more points, the graph is built on this many landmarks drawn at random,
         every other point follows its nearest landmark while training and its best expert at the
         end, so the graph's cost stops growing with the data. None: always every point.
-    resolution : float, default=0.5
-        Louvain resolution of the pieces the merge rules start from.
-    merge_threshold : float, default=0.9
-        Conductance rule, in the first partition: merge two pieces when the cut between them is at
-        least this times the bisection conductance of each, i.e. the graph joins them about as
-        strongly as each holds itself together (:func:`mixae_graph.merge_split.merge_connected`).
-        A clique cut in two scores 0.95 and must merge. On blurred MNIST-10k trunk codes, seeds 0-6,
-        0.7 joined 4s and 9s on seeds 2, 5 and 6 (9 parts), 0.8 on seed 6; 0.9 and 1.0 gave 10 parts
-        on all seven. On 8x8 digits and the synthetic sets it never acted at 0.7.
+    resolution : float or None, default=None
+        Louvain resolution of the graph's first parts. None: the resolution whose partition is the
+        most reproducible across Louvain runs (:func:`mixae_graph.graph.stable_communities`),
+        which resolves small clusters in small data and large ones in large data alike.
     chain_share : float, default=0.8
         Chain rule: small graph pieces that send this share of their outside weight to their two
         strongest neighbours, linked end to end, are one thin manifold
@@ -172,11 +170,10 @@ class MixAEGraphModule(L.LightningModule):
         latent_dim: int = 10,
         expert_hidden: tuple[int, ...] = (128,),
         expert_dims: int | None = 256,
-        max_experts: int = 32,
-        n_neighbors: int = 15,
+        max_experts: int = 64,
+        n_neighbors: int | None = None,
         max_graph_points: int | None = 20000,
-        resolution: float = 0.5,
-        merge_threshold: float = 0.9,
+        resolution: float | None = None,
         chain_share: float = 0.8,
         min_cluster_size: int = 5,
         merge_every: int = 4,

@@ -78,3 +78,45 @@ def make_stress(name: str, random_state: int = 0) -> ClusterData:
 
 
 STRESS_SETS = ("small", "unequal", "hierarchy", "touching", "noise")
+
+
+# ----------------------------------------------------------------------------- image stress sets
+# Built from source images the caller passes (e.g. MNIST digits): nothing is downloaded.
+
+
+def _affine(image: np.ndarray, angle: float, shift=(0.0, 0.0), scale: float = 1.0) -> np.ndarray:
+    """``image`` rotated by ``angle`` degrees about its centre, scaled and shifted (pixels)."""
+    from scipy.ndimage import affine_transform
+
+    theta = np.deg2rad(angle)
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]]) / scale
+    centre = (np.asarray(image.shape) - 1) / 2
+    offset = centre - rotation @ (centre + np.asarray(shift))
+    return affine_transform(image, rotation, offset=offset, order=1, mode="constant")
+
+
+def make_turntable(images, image_shape, n_views: int = 72, name: str = "turntable"):
+    """Every image seen from ``n_views`` angles, evenly round the circle: one closed curve per
+    object, as COIL-20's 20 objects x 72 views on a turntable (neighbouring views nearly equal,
+    opposite ones far apart). ``y`` is the object."""
+    images = np.asarray(images, dtype=np.float32).reshape(-1, *image_shape)
+    angles = np.arange(n_views) * 360.0 / n_views
+    X = np.stack([_affine(image, angle) for image in images for angle in angles])
+    y = np.repeat(np.arange(len(images)), n_views)
+    return from_arrays(X.reshape(len(X), -1), y, image_shape=image_shape, name=name)
+
+
+def make_portraits(images, image_shape, n_photos: int = 10, random_state: int = 0, name: str = "portraits"):
+    """``n_photos`` photos of every image (a "person"), each with its own small pose, scale, light
+    and noise: as a face data set of 40 people x 10 photos, where two photos of one person can
+    differ as much as photos of two people. ``y`` is the person."""
+    rng = np.random.default_rng(random_state)
+    images = np.asarray(images, dtype=np.float32).reshape(-1, *image_shape)
+    photos = []
+    for image in images:
+        for _ in range(n_photos):
+            photo = _affine(image, rng.uniform(-15, 15), rng.uniform(-1.5, 1.5, size=2), rng.uniform(0.9, 1.1))
+            photo = rng.uniform(0.7, 1.0) * photo + rng.uniform(0.0, 0.1)  # light: contrast, brightness
+            photos.append(np.clip(photo + rng.normal(scale=0.05, size=photo.shape), 0, 1))
+    X = np.stack(photos).reshape(len(photos), -1)
+    return from_arrays(X, np.repeat(np.arange(len(images)), n_photos), image_shape=image_shape, name=name)

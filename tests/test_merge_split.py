@@ -5,13 +5,13 @@ import pytest
 import scipy.sparse as sp
 
 from graph_builders import blobs_edges, clique_edges, graph_from_edges, ring_edges
+from mixae_graph.graph import RESOLUTIONS, communities, neighbors_for, stable_communities
 from mixae_graph.merge_split import (
     absorb_small,
     bisect_expert,
     bisection_conductance,
     is_chain,
     merge_chains,
-    merge_connected,
     partition,
     split_experts,
 )
@@ -129,44 +129,32 @@ def test_absorb_small_nothing_to_do():
     assert events == []
 
 
-# --------------------------------------------------------------------------- merge_connected
+# --------------------------------------------------------------------------- stable_communities
 
 
-def test_merge_connected_joins_two_halves_of_a_clique():
-    graph = graph_from_edges(20, clique_edges(range(20)))
-    labels = np.array([3] * 10 + [8] * 10)
-    new, events = merge_connected(graph, labels, threshold=0.7)
-    assert len(np.unique(new)) == 1
-    assert new[0] in (3, 8)
-    assert_merge_keeps_points(labels, new)
-    assert len(events) == 1
-    assert events[0]["kind"] == "merge" and events[0]["rule"] == "conductance"
-    assert events[0]["experts"] == [3, 8] and events[0]["sizes"] == [10, 10]
+def test_stable_communities_keeps_forty_small_cliques_apart():
+    # 40 cliques of 10 in a ring, each tied to the next by one edge of weight 2: modularity at resolution
+    # 0.5 pairs them up (the resolution limit); the most reproducible partition keeps all 40.
+    edges = [e for c in range(40) for e in clique_edges(range(10 * c, 10 * c + 10))]
+    edges += [(10 * c + 9, (10 * c + 10) % 400, 2.0) for c in range(40)]
+    graph = graph_from_edges(400, edges)
+    assert len(np.unique(communities(graph, 0.5))) < 40
+    labels, resolution, stability = stable_communities(graph)
+    assert same_partition(labels, np.repeat(np.arange(40), 10))
+    assert resolution in RESOLUTIONS and stability.shape == (len(RESOLUTIONS),)
+    assert stability.max() == pytest.approx(1.0)
 
 
-def test_merge_connected_respects_threshold():
-    # Halves of K_20: cut conductance 100 / 190, each half's own conductance 25 / 45: ratio ~0.95.
-    graph = graph_from_edges(20, clique_edges(range(20)))
-    labels = np.array([3] * 10 + [8] * 10)
-    new, events = merge_connected(graph, labels, threshold=1.2)
-    np.testing.assert_array_equal(new, labels)
-    assert events == []
+def test_stable_communities_picks_the_finest_of_equally_stable_resolutions():
+    # Two blobs: every resolution gives them apart, so the finest equally stable one is chosen.
+    graph = graph_from_edges(60, blobs_edges(2, 30))
+    labels, resolution, stability = stable_communities(graph, resolutions=(0.25, 0.5), n_runs=3)
+    assert same_partition(labels, np.repeat([0, 1], 30))
+    assert resolution == 0.5 and np.all(stability == pytest.approx(1.0))
 
 
-def test_merge_connected_keeps_weakly_joined_cliques():
-    labels = np.array([0] * 10 + [1] * 10)
-    new, events = merge_connected(dumbbell(10, 1.0), labels, threshold=0.7)
-    np.testing.assert_array_equal(new, labels)
-    assert events == []
-
-
-def test_merge_connected_four_quarters_of_a_clique_become_one():
-    graph = graph_from_edges(40, clique_edges(range(40)))
-    labels = np.repeat([5, 1, 9, 2], 10)
-    new, events = merge_connected(graph, labels, threshold=0.7)
-    assert len(np.unique(new)) == 1
-    assert len(events) == 3
-    assert_merge_keeps_points(labels, new)
+def test_neighbors_for_follows_log_of_the_size():
+    assert [neighbors_for(n) for n in (2, 6, 400, 10_000, 70_000)] == [2, 3, 9, 13, 16]
 
 
 # --------------------------------------------------------------------------- merge_chains

@@ -23,7 +23,6 @@ from mixae_graph.merge_split import (
     absorb_small,
     bisection_conductance,
     join_pieces,
-    merge_connected,
     partition,
     reassign_fragments,
     split_experts,
@@ -142,18 +141,11 @@ def test_absorb_small_keeps_every_point_and_follows_the_rows(case, min_size):
         assert graph[inside][:, ~inside].nnz == 0
 
 
-@FEW
-@given(labelled_graphs(), st.floats(0.2, 1.5))
-def test_merge_connected_keeps_every_point_and_follows_the_rows(case, threshold):
-    graph, labels, rng = case
-    check_merge_rule(lambda g, l: merge_connected(g, l, threshold), graph, labels, rng)
-
-
 @SOME
-@given(labelled_graphs(), st.integers(1, 12), st.sampled_from([None, 0.7]))
-def test_join_pieces_keeps_every_point(case, min_size, threshold):
+@given(labelled_graphs(), st.integers(1, 12))
+def test_join_pieces_keeps_every_point(case, min_size):
     graph, labels, _ = case
-    merged, events = join_pieces(graph, labels, min_size=min_size, threshold=threshold, chain_share=0.8)
+    merged, events = join_pieces(graph, labels, min_size=min_size, chain_share=0.8)
     assert_merge_keeps_every_point(labels, merged)
     assert all(e["kind"] == "merge" and e["into"] in e["experts"] for e in events)
 

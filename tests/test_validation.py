@@ -277,7 +277,7 @@ CASES = [
          cli("cli-python-tag-in-yaml")),
     Case("cli-setting-out-of-range", "CLI", "`fit --model.temperature -1`", CLIError,
          r"mixae-graph: error: temperature must be a positive finite number, got -1.0", cli("cli-setting-out-of-range")),
-    Case("cli-too-few-samples", "CLI", "`fit` on 10 samples (n_neighbors=15)", CLIError,
+    Case("cli-too-few-samples", "CLI", "`fit --model.n_neighbors 15` on 10 samples", CLIError,
          r"mixae-graph: error: n_samples=10 is too few for the kNN graph: it needs more than n_neighbors=15",
          cli("cli-too-few-samples")),
     Case("cli-corrupt-checkpoint", "CLI", "`predict --ckpt_path` a file of random bytes", CLIError,
@@ -301,7 +301,8 @@ def cli_runs(tmp: Path) -> dict[str, list[str]]:
         "cli-unknown-key-in-yaml": ["fit", "--config", tmp / "typo.yaml"],
         "cli-python-tag-in-yaml": ["fit", "--config", tmp / "evil.yaml"],
         "cli-setting-out-of-range": ["fit", "--model.temperature", "-1", "--trainer.default_root_dir", runs],
-        "cli-too-few-samples": ["fit", "--data.source", tmp / "small.npz", "--trainer.default_root_dir", runs],
+        "cli-too-few-samples": ["fit", "--data.source", tmp / "small.npz", "--model.n_neighbors", "15",
+                                "--trainer.default_root_dir", runs],
         "cli-corrupt-checkpoint": ["predict", "--ckpt_path", tmp / "noise.ckpt"],
         "cli-foreign-checkpoint": ["predict", "--ckpt_path", tmp / "foreign.ckpt"],
     }
