@@ -27,9 +27,9 @@ import scipy.sparse as sp
 # up, the graph of structureless Gaussian noise gave partitions as reproducible as real clusters
 # (fine pieces are stable because they are small), so stability stops telling structure from size.
 RESOLUTIONS = (0.25, 0.5, 1.0, 2.0, 4.0)
-# Louvain runs (seeds) per resolution whose agreement is its stability: 28 pairs. With 4 runs (6
-# pairs) the stabilities of neighbouring resolutions differed by less than their noise (MNIST-10k:
-# 0.9435 and 0.9373, which 8 runs turn round to 0.9403 and 0.9432).
+# Louvain runs (seeds) per resolution whose agreement is its stability: 28 pairs, so that the
+# stabilities of neighbouring resolutions on 10-class image sets, a few thousandths apart, are not
+# decided by the noise of a handful of pairs (see CHANGELOG.md).
 STABILITY_RUNS = 8
 # Only resolutions that are equally stable (identical partitions in every run give exactly 1.0) tie;
 # the finest of them wins, so that clusters a coarser partition would join are kept.
