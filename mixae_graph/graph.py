@@ -1,7 +1,7 @@
 """Point-level kNN graphs (sparse) and the expert-level graph (networkx).
 
 The point graph is UMAP's fuzzy simplicial set (McInnes et al., arXiv 1802.03426, sec. 3.1) built on
-the latent codes: a symmetric, weighted kNN graph from approximate nearest neighbours (pynndescent).
+the latent codes: a symmetric, weighted kNN graph from exact nearest neighbours (:func:`nearest_neighbors`).
 It is built in the latent space itself, not on a UMAP layout: a ``min_dist=0`` layout clumps points,
 and a kNN graph over the clumps breaks one thin manifold into many components (measured: two moons
 lifted to 50-D gave 12 components on a 10-D layout, 2 on the latent codes). The layout is kept for
@@ -47,19 +47,45 @@ def neighbors_for(n_points: int) -> int:
     return max(2, round(math.log2(max(n_points, 2))))
 
 
+def nearest_neighbors(codes: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``n_neighbors`` nearest neighbours of every row among ``codes`` (itself first, at
+    distance 0), as UMAP takes them: ``(indices, distances)``, each ``(n, n_neighbors)``.
+
+    Exact, from scikit-learn's trees: the codes have few dimensions (``latent_dim``) and the graph
+    at most ``max_graph_points`` nodes, where an exact search takes seconds, while UMAP's own
+    approximate search (pynndescent) compiles for about 50 s in every new process (its kernels
+    are not cached by numba), which was most of a small fit's time.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    search = NearestNeighbors(n_neighbors=n_neighbors - 1).fit(codes)
+    distances, indices = search.kneighbors()  # without the query point itself
+    n = len(codes)
+    indices = np.hstack([np.arange(n)[:, None], indices]).astype(np.int32)
+    distances = np.hstack([np.zeros((n, 1)), distances]).astype(np.float32)
+    return indices, distances
+
+
 def latent_graph(codes: np.ndarray, n_neighbors: int | None = None, random_state: int = 0) -> sp.csr_matrix:
-    """Symmetric weighted kNN graph over ``codes`` (UMAP's fuzzy graph), as a CSR matrix.
+    """Symmetric weighted kNN graph over ``codes``: UMAP's fuzzy simplicial set (McInnes et al.,
+    arXiv 1802.03426, sec. 3.1) on the exact :func:`nearest_neighbors`, as a CSR matrix.
+
+    Every point ``i`` weighs its neighbour ``j`` by ``exp(-(d_ij - rho_i) / sigma_i)``, where
+    ``rho_i`` is the distance to its nearest neighbour (that edge weighs 1: no point is isolated)
+    and ``sigma_i`` makes the weights sum to ``log2(n_neighbors)`` (a local unit of distance, so
+    that dense and sparse clusters count alike); the two directed weights join as a fuzzy union,
+    ``w_ij + w_ji - w_ij w_ji``. Written with numpy: UMAP's own numba kernels for it are not
+    cached and compiled for seconds in every new process.
 
     Parameters
     ----------
     codes : ndarray of shape (n_samples, n_dims)
     n_neighbors : int or None, default=None
-        Neighbours per point; ``n_samples`` must exceed it. None: :func:`neighbors_for` the number
-        of points.
+        Neighbours per point, the point itself included; ``n_samples`` must exceed it. None:
+        :func:`neighbors_for` the number of points.
     random_state : int, default=0
+        Unused (the neighbours are exact); kept so that callers can pass a seed.
     """
-    from umap.umap_ import fuzzy_simplicial_set
-
     codes = np.asarray(codes, dtype=np.float32)
     if n_neighbors is None:
         n_neighbors = neighbors_for(codes.shape[0])
@@ -67,14 +93,51 @@ def latent_graph(codes: np.ndarray, n_neighbors: int | None = None, random_state
         raise ValueError(
             f"the kNN graph needs more samples than n_neighbors={n_neighbors}, got {codes.shape[0]}"
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        graph, _, _ = fuzzy_simplicial_set(
-            codes, n_neighbors, np.random.RandomState(random_state), "euclidean"
-        )
-    graph = graph.tocsr()
+    indices, distances = nearest_neighbors(codes, n_neighbors)
+    n = len(codes)
+    rho, sigma = _local_scales(distances, n_neighbors)
+    excess = np.maximum(distances[:, 1:] - rho[:, None], 0.0)
+    weights = np.exp(-excess / np.maximum(sigma, 1e-30)[:, None])
+    weights[sigma == 0] = 1.0
+    directed = sp.csr_matrix((weights.ravel(), (np.repeat(np.arange(n), n_neighbors - 1), indices[:, 1:].ravel())),
+                             shape=(n, n))
+    transpose = directed.T.tocsr()
+    graph = (directed + transpose - directed.multiply(transpose)).tocsr()
     graph.eliminate_zeros()
-    return graph
+    return graph.astype(np.float32)
+
+
+# UMAP's constants for the local scales: the search stops within this much of the target sum, and
+# no scale falls below this share of the mean neighbour distance.
+_SCALE_TOLERANCE = 1e-5
+_MIN_SCALE_SHARE = 1e-3
+
+
+def _local_scales(distances: np.ndarray, n_neighbors: int, n_iter: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """``rho`` (distance to the nearest other point) and ``sigma`` of every row of ``distances``
+    (itself first), by bisection on ``sigma`` for all rows at once, as UMAP's ``smooth_knn_dist``."""
+    distances = distances.astype(np.float64)
+    others = distances[:, 1:]
+    positive = np.where(others > 0, others, np.inf)
+    rho = positive.min(1)
+    rho[~np.isfinite(rho)] = 0.0
+    excess = others - rho[:, None]
+    target = np.log2(n_neighbors)
+    lo, hi, mid = np.zeros(len(others)), np.full(len(others), np.inf), np.ones(len(others))
+    active = np.ones(len(others), dtype=bool)
+    for _ in range(n_iter):
+        total = np.where(excess > 0, np.exp(-excess / mid[:, None]), 1.0).sum(1)
+        active &= np.abs(total - target) >= _SCALE_TOLERANCE
+        if not active.any():
+            break
+        above = active & (total > target)
+        below = active & ~(total > target)
+        hi[above] = mid[above]
+        lo[below] = mid[below]
+        mid = np.where(above, (lo + hi) / 2, np.where(below & np.isinf(hi), mid * 2,
+                                                      np.where(below, (lo + hi) / 2, mid)))
+    floor = _MIN_SCALE_SHARE * np.where(rho > 0, distances.mean(1), distances.mean())
+    return rho, np.maximum(mid, floor)
 
 
 @dataclass
@@ -182,26 +245,27 @@ def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def embed(codes: np.ndarray, n_components: int = 2, n_neighbors: int = 15, random_state: int = 0):
-    """UMAP layout of the codes (``min_dist=0``): the first experts' borders, and plots.
+    """UMAP layout of the codes (``min_dist=0``), for plots: UMAP's layout optimisation of
+    :func:`latent_graph` (the same fuzzy graph UMAP would build, without compiling its search).
 
     As in :func:`point_graph`, copies of a point stay out of the neighbour search (they would fill
     each other's neighbour lists and lay out as islands of copies) and take their original's place.
     """
-    import umap
+    from umap.umap_ import find_ab_params, simplicial_set_embedding
 
     codes = np.asarray(codes, dtype=np.float32)
     distinct, position = distinct_rows(codes)
     if len(distinct) <= n_neighbors:  # too few distinct points for a kNN graph: the codes as they are
         return codes[:, :n_components]
+    a, b = find_ab_params(1.0, 0.0)  # spread 1, min_dist 0: UMAP's curve for tight clumps
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reducer = umap.UMAP(
-            n_components=n_components,
-            n_neighbors=n_neighbors,
-            min_dist=0.0,
-            random_state=random_state,
-        )
-        return reducer.fit_transform(codes[distinct])[position]
+        layout, _ = simplicial_set_embedding(
+            codes[distinct], latent_graph(codes[distinct], n_neighbors).tocoo(), n_components,
+            initial_alpha=1.0, a=a, b=b, gamma=1.0, negative_sample_rate=5, n_epochs=None, init="spectral",
+            random_state=np.random.RandomState(random_state), metric="euclidean", metric_kwds={},
+            densmap=False, densmap_kwds={}, output_dens=False)
+    return layout.astype(np.float32)[position]
 
 
 def membership(labels: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:

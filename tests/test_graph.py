@@ -101,6 +101,25 @@ def test_latent_graph_symmetric_csr(blob_graph):
     assert np.all(np.diff(graph.indptr) > 0)
 
 
+@pytest.mark.parametrize("n_neighbors", [4, 15])
+def test_latent_graph_is_umaps_fuzzy_set_on_exact_neighbours(n_neighbors):
+    """The numpy fuzzy graph against UMAP's own implementation, given the same neighbours."""
+    from sklearn.neighbors import NearestNeighbors
+    from umap.umap_ import fuzzy_simplicial_set
+
+    codes, _ = make_blobs(n_samples=400, centers=[[0] * 6, [3] * 6], n_features=6, cluster_std=[0.3, 2.0],
+                          random_state=1)
+    codes = codes.astype(np.float32)
+    distances, indices = NearestNeighbors(n_neighbors=n_neighbors).fit(codes).kneighbors(codes)
+    assert np.all(indices[:, 0] == np.arange(400))  # each point is its own first neighbour
+    expected, _, _ = fuzzy_simplicial_set(codes, n_neighbors, np.random.RandomState(0), "euclidean",
+                                          knn_indices=indices.astype(np.int32),
+                                          knn_dists=distances.astype(np.float32))
+    graph = latent_graph(codes, n_neighbors)
+    assert (graph != 0).nnz == (expected.tocsr() != 0).nnz
+    assert abs(graph - expected.tocsr()).max() < 1e-5
+
+
 def test_latent_graph_needs_more_samples_than_neighbors():
     with pytest.raises(ValueError, match="more samples than n_neighbors"):
         latent_graph(np.zeros((15, 3)), n_neighbors=15)
