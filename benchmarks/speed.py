@@ -5,7 +5,9 @@ Run from the project root (see benchmarks/README.md):
     python benchmarks/speed.py --quick      # smoke run, writes results/speed-quick.{md,json}
     python benchmarks/speed.py              # MNIST 10k, predict throughput, scaling 10k/30k/100k
 
-Parts: (1) ``fit`` on MNIST: wall seconds, peak memory, ACC/NMI of mixae-graph (library defaults)
+Parts: (0) ``small``: the many-small-clusters stress set (400 points, 40 groups of 10, 300-D) fitted
+end to end with library defaults by mixae-graph, UMAP + HDBSCAN and N2D (at mixae-graph's epochs),
+each in its own child after the same warm-up; (1) ``fit`` on MNIST: wall seconds, peak memory, ACC/NMI of mixae-graph (library defaults)
 and N2D (same autoencoder, trained trunk + expert epochs), then the out-of-sample ``predict``
 throughput of both fitted models; (2) mixae-graph's seconds per epoch and peak memory on 100-D
 synthetic data of growing size. Every fit runs in its own spawned child process, so
@@ -43,8 +45,10 @@ from mixae_graph.datasets import lift, load_file  # noqa: E402
 from mixae_graph.metrics import evaluate  # noqa: E402
 
 METHODS = ("mixae-graph", "N2D")
+SMALL_METHODS = ("mixae-graph", "UMAP+HDBSCAN", "N2D")
 SCALING = {"trunk_epochs": 2, "expert_epochs": 4, "merge_every": 2}  # graph, experts, 1 merge round, routing
-PARTS = ["mnist", "scaling"]
+PARTS = ["small", "mnist", "scaling", "fashion"]
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist (see shared/data/README.md)
 WARM_UP = "each child first compiles/loads UMAP's numba kernels (latent_graph, UMAP fit + transform), untimed"
 
 
@@ -74,7 +78,18 @@ def timed(fn, *args) -> float:
 
 def load(source: tuple, seed: int):
     """``(X, y, image_shape)``. ``("mnist", path, n)``: n rows (all if None), shuffled (the file
-    is sorted by class); ``("synthetic", n)``: 10 Gaussian clusters in 10-D lifted to 100-D."""
+    is sorted by class); ``("synthetic", n)``: 10 Gaussian clusters in 10-D lifted to 100-D;
+    ``("stress", name)``: :func:`mixae_graph.stress.make_stress`."""
+    if source[0] == "fashion":  # all 70,000 (train + test IDX files), or the first n of them
+        images = np.concatenate([read_idx(Path(source[1]) / f"{part}-images-idx3-ubyte.gz") for part in ("train", "t10k")])
+        labels = np.concatenate([read_idx(Path(source[1]) / f"{part}-labels-idx1-ubyte.gz") for part in ("train", "t10k")])
+        order = np.random.default_rng(seed).permutation(len(images))[: source[2]]
+        return (images[order].reshape(len(order), -1) / np.float32(255)).astype(np.float32), labels[order].astype(np.int64), (28, 28)
+    if source[0] == "stress":
+        from mixae_graph.stress import make_stress
+
+        data = make_stress(source[1], random_state=seed)
+        return data.X, data.y, None
     if source[0] == "mnist":
         data = load_file(source[1])
         order = np.random.default_rng(seed).permutation(data.n_samples)[: source[2]]
@@ -85,9 +100,38 @@ def load(source: tuple, seed: int):
     return lift((Z - Z.mean(0)) / Z.std(0), 100, seed=seed), y, None
 
 
+class UmapHdbscan:
+    """UMAP to 10-D (``min_dist=0``, 15 neighbours), then HDBSCAN (``min_cluster_size=max(10, n // 100)``):
+    the quality benchmark's peer."""
+
+    def __init__(self, random_state: int):
+        self.random_state = random_state
+
+    def fit(self, X):
+        import umap
+        from sklearn.cluster import HDBSCAN
+
+        codes = umap.UMAP(n_components=10, min_dist=0.0, n_neighbors=15,
+                          random_state=self.random_state).fit_transform(X)
+        self.labels_ = HDBSCAN(min_cluster_size=max(10, len(X) // 100), copy=True).fit_predict(codes)
+        return self
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (gzip'd), as Fashion-MNIST ships: magic, dimensions, then unsigned bytes."""
+    import gzip
+
+    raw = gzip.open(path).read()
+    n_dims = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(n_dims))
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * n_dims).reshape(shape)
+
+
 def make(method: str, K: int, settings: dict, seed: int, image_shape=None):
     if method == "mixae-graph":
         return MixAEGraph(**settings, image_shape=image_shape, random_state=seed)
+    if method == "UMAP+HDBSCAN":
+        return UmapHdbscan(seed)
     return N2D(K, epochs=settings["trunk_epochs"] + settings["expert_epochs"], random_state=seed)
 
 
@@ -148,6 +192,14 @@ def markdown(res: dict) -> str:
              "after the fit (imports, data and warm-up included; `before fit` is the same before it).", ""]
     for part, date in res.get("kept_from", {}).items():
         lines[-1:-1] = ["", f"The {part} part is kept from the run of {date} (not rerun this time)."]
+    if "small" in res:
+        m = res["small"]
+        lines += [f"## Small data: {m['name']} (n={m['n']}, {m['classes']} classes, seed {res['seed']}), end to end", ""]
+        lines += table("method, fit s, ACC, NMI, clusters", [(name, m[name]) for name in SMALL_METHODS],
+                       [("seconds", ".1f"), ("acc", ".3f"), ("nmi", ".3f"), ("n_clusters", "d")])
+        lines += ["", f"Time ratio mixae-graph / UMAP+HDBSCAN: **{ratio(m['mixae-graph'], m['UMAP+HDBSCAN'], 'seconds')}** "
+                      f"(target ≤ 1.0); mixae-graph / N2D: {ratio(m['mixae-graph'], m['N2D'], 'seconds')}. "
+                      "Library defaults for mixae-graph (epochs included); N2D at the same total epochs.", ""]
     if "mnist" in res:
         m = res["mnist"]
         a, b = m["mixae-graph"], m["N2D"]
@@ -181,6 +233,17 @@ def markdown(res: dict) -> str:
                       "((n / n_smallest) · s/epoch at n_smallest): 1 is linear.  ",
                   f"Growth factor per {s['factor']:g}x data: **{cell(s, 'growth', '.2f')}** (target ≤ 1.3); "
                   f"peak memory at the largest n: **{cell(s, 'peak_mb', '.0f')}** MB (target < 4096).", ""]
+    if "fashion" in res:
+        f = res["fashion"]
+        e = f["epochs"]
+        lines += [f"## Fashion-MNIST at scale (seed {res['seed']}; epochs: trunk {e['trunk_epochs']}, expert "
+                  f"{e['expert_epochs']}; N2D at the same total; K=10 for N2D, none for mixae-graph)", ""]
+        lines += table("method, n, fit s, peak MB, ACC, NMI, clusters",
+                       [(f"{r['method']} | {r.get('n', 0):,}", r) for r in f["rows"]],
+                       [("seconds", ".1f"), ("peak_mb", ".0f"), ("acc", ".3f"), ("nmi", ".3f"), ("n_clusters", "d")])
+        lines += ["", f"Time per image at the largest n over time per image at 10,000 (mixae-graph): "
+                      f"**{cell(f, 'growth', '.2f')}** (target ≤ 1.3). N2D's published result on the 70,000 "
+                      "(K given): ACC 0.672, NMI 0.684.", ""]
     return "\n".join(lines)
 
 
@@ -199,18 +262,26 @@ def parse_args(argv=None):
     parser.add_argument("--predict-points", type=int, default=None, help="points per timed predict (10000; quick 2000)")
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help="scaling sizes (10000 30000 100000)")
     parser.add_argument("--parts", nargs="+", default=PARTS, choices=PARTS)
+    parser.add_argument("--fashion-dir", type=Path, default=FASHION_DIR,
+                        help="folder with Fashion-MNIST's four IDX .gz files (Debian's dataset-fashion-mnist)")
+    parser.add_argument("--n-fashion", type=int, default=None, help="N of the 70,000 (default all; quick 6000)")
+    parser.add_argument("--fashion-methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
     args = parser.parse_args(argv)
     q = args.quick
     pick = lambda value, quick, full: value if value is not None else quick if q else full  # noqa: E731
     args.n_mnist = pick(args.n_mnist, 2000, None)
     args.predict_points = pick(args.predict_points, 2000, 10000)
+    args.n_fashion = pick(args.n_fashion, 6000, None)
     args.sizes = pick(args.sizes, [2000, 6000, 20000], [10000, 30000, 100000])
     defaults = MixAEGraph().get_params()  # only the epoch budget is set; every other setting is the default
     args.settings = {k: pick(getattr(args, k), 2, defaults[k]) for k in ("trunk_epochs", "expert_epochs")}
     if "mnist" in args.parts and not args.mnist.is_file():
         print(f"note: skipping the MNIST parts, {args.mnist} is missing", flush=True)
-        args.parts = [part for part in args.parts if part == "scaling"]
+        args.parts = [part for part in args.parts if part not in ("mnist",)]
+    if "fashion" in args.parts and not (args.fashion_dir / "train-images-idx3-ubyte.gz").is_file():
+        print(f"note: skipping the Fashion-MNIST part, no IDX files in {args.fashion_dir}", flush=True)
+        args.parts = [part for part in args.parts if part != "fashion"]
     return args
 
 
@@ -227,7 +298,8 @@ def main(argv=None) -> None:
     previous = args.out / f"{name}.json"
     if set(args.parts) != set(PARTS) and previous.is_file():  # keep the parts not rerun
         kept = json.loads(previous.read_text())
-        for part, keys in {"mnist": ("mnist", "predict"), "scaling": ("scaling",)}.items():
+        for part, keys in {"small": ("small",), "mnist": ("mnist", "predict"), "scaling": ("scaling",),
+                           "fashion": ("fashion",)}.items():
             if part not in args.parts and keys[0] in kept:
                 res.update({key: kept[key] for key in keys if key in kept})
                 res.setdefault("kept_from", {})[part] = kept.get("kept_from", {}).get(part, kept["date"])
@@ -236,6 +308,14 @@ def main(argv=None) -> None:
         (args.out / f"{name}.md").write_text(markdown(res) + "\n")
         (args.out / f"{name}.json").write_text(json.dumps(res, indent=1) + "\n")
 
+    if "small" in args.parts:
+        source = ("stress", "small")
+        X, y, _ = load(source, seed)
+        res["small"] = {"name": "stress-small", "n": len(X), "classes": int(len(np.unique(y)))}
+        for method in SMALL_METHODS:
+            print(f"[speed] small data: {method} on stress-small (n={len(X)}) ...", flush=True)
+            res["small"][method] = in_child(fit_job, method, source, settings, seed)
+        save()
     mnist = ("mnist", str(args.mnist), args.n_mnist)
     n_mnist = len(load_file(args.mnist).X[: args.n_mnist]) if "mnist" in args.parts else None
     if "mnist" in args.parts:
@@ -263,6 +343,18 @@ def main(argv=None) -> None:
                 r["growth"] = r["per_epoch"] / (r["n"] / rows[0]["n"] * rows[0]["per_epoch"])
         res["scaling"] = {"rows": rows, "factor": rows[-1]["n"] / rows[0]["n"],
                           "growth": rows[-1].get("growth"), "peak_mb": rows[-1].get("peak_mb")}
+        save()
+    if "fashion" in args.parts:
+        res["fashion"] = {"epochs": settings, "rows": []}
+        for n in (10000, args.n_fashion):
+            for method in (["mixae-graph"] if n == 10000 else args.fashion_methods):
+                print(f"[speed] Fashion-MNIST: {method} on {n or 70000} images ...", flush=True)
+                r = in_child(fit_job, method, ("fashion", str(args.fashion_dir), n), settings, seed)
+                res["fashion"]["rows"].append({"method": method, **r})
+                save()
+        rows = [r for r in res["fashion"]["rows"] if r["method"] == "mixae-graph" and "error" not in r]
+        if len(rows) == 2:
+            res["fashion"]["growth"] = (rows[1]["seconds"] / rows[0]["seconds"]) / (rows[1]["n"] / rows[0]["n"])
         save()
     print("\n" + markdown(res))
     print(f"wrote {args.out / (name + '.md')} and {args.out / (name + '.json')}")
