@@ -9,7 +9,6 @@ whenever the experts change, so that no stale moments carry over.
 from __future__ import annotations
 
 import time
-import warnings
 
 import lightning as L
 import numpy as np
@@ -17,7 +16,7 @@ import torch
 
 from .graph import PointGraph, expert_weights, point_graph
 from .merge_split import bisect_expert, chain_groups, join_pieces, partition, reassign_fragments, split_experts
-from .routing import soft_assignment, spread
+from .routing import least_shares, soft_assignment, spread
 
 
 class ConnectivityCallback(L.Callback):
@@ -117,9 +116,8 @@ class ConnectivityCallback(L.Callback):
             if not np.any(labels == slot):
                 module.bank.remove_expert(slot)
         changed = module.bank.n_active != before
-        if trainer.current_epoch + 1 < trainer.max_epochs:
-            labels, splits = honour_n_clusters(module, graph.graph, labels, trainer.current_epoch + 1)
-            changed |= bool(splits)
+        labels, splits = honour_n_clusters(module, graph.graph, labels, trainer.current_epoch + 1)
+        changed |= bool(splits)
         datamodule.labels = graph.to_points(labels)
         return changed
 
@@ -161,8 +159,12 @@ class ConnectivityCallback(L.Callback):
         return bool(merges or splits)
 
     def _finish(self, trainer, module) -> bool:
-        """Every point to its most likely expert: the fit's labels are the router's."""
+        """Every point to its most likely expert: the fit's labels are the router's. Told
+        ``n_clusters``, the mixing weights first make sure that every expert wins points
+        (:func:`keep_every_expert`)."""
         datamodule = trainer.datamodule
+        if module.hparams.n_clusters is not None:
+            keep_every_expert(module, datamodule.X)
         finish(module, datamodule.graph, route(module, datamodule.X))
         return False
 
@@ -201,6 +203,17 @@ def honour_n_clusters(module, graph, labels, epoch: int) -> tuple[np.ndarray, in
     return labels, splits
 
 
+def keep_every_expert(module, X) -> None:
+    """Mixing weights under which each active expert is the likeliest for at least
+    ``min(min_cluster_size, n // n_experts)`` points of ``X`` (:func:`~mixae_graph.routing.least_shares`):
+    the experts kept for a promised ``n_clusters`` all keep points through the final routing."""
+    slots = module.bank.active_slots
+    errors = module.expert_errors(torch.as_tensor(X))
+    least = max(1, min(module.hparams.min_cluster_size, len(X) // len(slots)))
+    module.log_prior[slots] = least_shares(errors, module.noise_var[slots], module.log_prior[slots],
+                                           module.hparams.n_features, least).to(module.log_prior.dtype)
+
+
 def route(module, X) -> np.ndarray:
     """Expert slot of every point: its most likely expert (the router)."""
     return module.route_slots(torch.as_tensor(X)).cpu().numpy()
@@ -225,10 +238,9 @@ def finish(module, graph, labels: np.ndarray) -> None:
     cluster = {slot: column for column, slot in enumerate(slots)}
     k = module.hparams.n_clusters
     if k is not None:
-        if k > len(slots):
-            warnings.warn(f"n_clusters={k}, but the fit ended with {len(slots)} experts: the cluster tree can "
-                          f"only join experts, so there are {len(slots)} clusters", stacklevel=2)
-        cluster = cut_tree(module.cluster_tree, min(k, len(slots)))
+        if k > len(slots):  # honour_n_clusters and keep_every_expert rule this out
+            raise RuntimeError(f"n_clusters={k}, but the fit ended with {len(slots)} experts that own points")
+        cluster = cut_tree(module.cluster_tree, k)
     module.cluster_of_slot.fill_(-1)
     for slot, c in cluster.items():
         module.cluster_of_slot[slot] = c

@@ -154,8 +154,10 @@ class MixAEGraphModule(L.LightningModule):
         Exactly this many clusters: the graph's first parts are bisected up to this many when
         there are fewer (:func:`mixae_graph.merge_split.bisect_expert`), the merge rules stop at no fewer,
         the E-step bisects the largest experts whenever fewer are left
-        (:func:`mixae_graph.connectivity.honour_n_clusters`), and the final cluster tree is cut at
-        this many clusters. The bank gets at least this many slots. None lets the graph decide.
+        (:func:`mixae_graph.connectivity.honour_n_clusters`), the final mixing weights give every
+        expert points (:func:`mixae_graph.routing.least_shares`: experts that reconstruct each
+        other's points alike would otherwise leave one empty), and the final cluster tree is cut
+        at this many clusters. The bank gets at least this many slots. None lets the graph decide.
     random_state : int, default=0
     verbose : bool, default=True
         Print a line with timing for each graph step.

@@ -58,6 +58,91 @@ def deviance(errors: Tensor, noise_var: Tensor, log_prior: Tensor, n_features: i
     return errors / noise_var + noise_var.log() - (2.0 / n_features) * log_prior  # (batch, k)
 
 
+def least_shares(errors: Tensor, noise_var: Tensor, log_prior: Tensor, n_features: int,
+                 min_points: int) -> Tensor:
+    """Log mixing weights under which every expert is the most likely one for at least
+    ``min_points`` points: what a promised number of clusters (``n_clusters``) asks of the router.
+
+    Where the experts alone leave an expert short (two halves of one round blob reconstruct each
+    other's points alike, and the larger mixing weight takes them all), points move to it one at a
+    time along the cheapest chain of experts, as in the successive shortest paths of a
+    transportation problem: an expert with points to spare gives its point nearest to the next
+    expert of the chain, which gives one to the next, up to the short one. The mixing weights are
+    the potentials of those paths (a weight rises by the path's cost, so each moved point becomes
+    its new expert's, and no other point's likeliest expert changes), plus a step below any other
+    point's margin (but above float32 rounding) that breaks the ties in the moved points' favour. Each path moves one
+    point into a short expert, so at most ``k * min_points`` paths are needed. The router then
+    labels the training points and every new point with these weights: the fit's labels stay the
+    router's.
+
+    Parameters
+    ----------
+    errors : Tensor of shape (n, k)
+        Relative reconstruction errors of every point by every expert.
+    noise_var, log_prior : Tensor of shape (k,)
+    n_features : int
+    min_points : int
+        From 1 to ``n // k``.
+
+    Returns
+    -------
+    log_prior : Tensor of shape (k,)
+    """
+    n, k = errors.shape
+    if not 1 <= min_points <= n // k:
+        raise ValueError(f"min_points must be between 1 and n // k = {n // k}, got {min_points}")
+    log_prior = log_prior.clone()
+    to_log_prior = n_features / 2.0  # a deviance lower by delta is a log weight higher by delta * d / 2
+    for _ in range(2 * k * min_points + k):
+        d = deviance(errors, noise_var, log_prior, n_features).double().cpu().numpy()
+        owner = d.argmin(1)
+        counts = np.bincount(owner, minlength=k)
+        if counts.min() >= min_points:
+            return log_prior
+        margin = d - d[np.arange(n), owner][:, None]  # >= 0: how much likelier a point's own expert is
+        cost = np.full((k, k), np.inf)  # cheapest move of one point from expert x to expert y
+        for x in np.flatnonzero(counts):
+            cost[x] = margin[owner == x].min(0)
+        np.fill_diagonal(cost, np.inf)
+        distance, parent = _cheapest_paths(cost, sources=counts > min_points)
+        short = np.flatnonzero(counts < min_points)
+        target = short[np.argmin(distance[short])]
+        if not np.isfinite(distance[target]):
+            raise RuntimeError(f"no expert can give points to expert column {target}")
+        path = [target]
+        while parent[path[-1]] >= 0:
+            path.append(parent[path[-1]])
+        raised = np.minimum(distance, distance[target])  # potentials: the path's moves cost nothing
+        after = d - raised
+        after -= after.min(1, keepdims=True)
+        resolution = 1e-6 * (1.0 + np.abs(d).max())  # well above float32 rounding of the deviances
+        positive = after[after > resolution]
+        tie_break = max(0.25 * (positive.min() if len(positive) else 1.0) / len(path), resolution)
+        for position, x in enumerate(reversed(path)):  # the giver first: each receiver a step above
+            raised[x] += position * tie_break
+        log_prior += torch.as_tensor(raised * to_log_prior, dtype=log_prior.dtype, device=log_prior.device)
+    raise RuntimeError(f"no mixing weights found that give each of {k} experts {min_points} points")
+
+
+def _cheapest_paths(cost: np.ndarray, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dijkstra over a dense ``(k, k)`` matrix of non-negative edge costs from every source at
+    once: distance and parent (-1 at a source or unreached) of every node."""
+    k = len(cost)
+    distance = np.where(sources, 0.0, np.inf)
+    parent = np.full(k, -1)
+    done = np.zeros(k, dtype=bool)
+    for _ in range(k):
+        open_ = np.where(done, np.inf, distance)
+        x = int(np.argmin(open_))
+        if not np.isfinite(open_[x]):
+            break
+        done[x] = True
+        through = distance[x] + cost[x]
+        better = ~done & (through < distance)
+        distance[better], parent[better] = through[better], x
+    return distance, parent
+
+
 def spread(probabilities: np.ndarray, graph: sp.spmatrix, alpha: float, steps: int = SPREAD_STEPS) -> np.ndarray:
     """Soft assignments smoothed over the kNN graph by label spreading (Zhou et al. 2004):
     ``p <- (1 - alpha) p0 + alpha D^-1 W p``, ``steps`` times from ``p = p0``.

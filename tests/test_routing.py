@@ -7,7 +7,8 @@ from mixae_graph.experts import ExpertBank
 import numpy as np
 import scipy.sparse as sp
 
-from mixae_graph.routing import deviance, hard_assignment, reconstruction_error, route, soft_assignment, spread
+from mixae_graph.routing import (deviance, hard_assignment, least_shares, reconstruction_error, route,
+                                  soft_assignment, spread)
 
 ERRORS = torch.tensor([[1.0, 2.0], [3.0, 0.0]], dtype=torch.float64)
 
@@ -109,3 +110,42 @@ def test_route_rejects_bad_arguments(bank):
     with pytest.raises(ValueError, match="batch_size"):
         route(bank, torch.randn(3, 12), temperature=1.0, batch_size=0)
 
+
+
+# ---------------------------------------------------------------------------- least_shares
+def _owners(errors, noise_var, log_prior):
+    return deviance(errors, noise_var, log_prior, 4).argmin(1)
+
+
+def test_least_shares_leaves_weights_that_already_give_every_expert_points():
+    errors = torch.tensor([[0.1, 1.0], [0.2, 1.0], [1.0, 0.1], [1.0, 0.3]])
+    log_prior = torch.log(torch.tensor([0.5, 0.5]))
+    np.testing.assert_array_equal(least_shares(errors, torch.ones(2), log_prior, 4, 2).numpy(), log_prior.numpy())
+
+
+def test_least_shares_gives_a_twin_expert_the_points_it_is_closest_to_winning():
+    # Expert 1 reconstructs every point slightly worse than expert 0, by a margin that grows with
+    # the row: with equal weights it wins nothing; it must win exactly the three rows nearest to it.
+    margin = torch.linspace(0.01, 0.2, 20)
+    errors = torch.stack([torch.ones(20), 1.0 + margin], 1)
+    log_prior = torch.log(torch.tensor([0.5, 0.5]))
+    assert (_owners(errors, torch.ones(2), log_prior) == 0).all()
+    raised = least_shares(errors, torch.ones(2), log_prior, 4, 3)
+    np.testing.assert_array_equal(_owners(errors, torch.ones(2), raised).numpy(), [1, 1, 1] + [0] * 17)
+    assert raised[1] > log_prior[1] and raised[0] == log_prior[0]
+
+
+def test_least_shares_serves_many_short_experts_at_once():
+    # 40 experts that reconstruct 400 points nearly alike (tiny random differences), with one
+    # expert's weight far above the rest: every expert ends up the likeliest for 5 points or more.
+    errors = 1.0 + 1e-3 * torch.rand(400, 40, generator=torch.Generator().manual_seed(0))
+    log_prior = torch.full((40,), -10.0)
+    log_prior[7] = 0.0
+    raised = least_shares(errors, torch.ones(40), log_prior, 4, 5)
+    counts = torch.bincount(_owners(errors, torch.ones(40), raised), minlength=40)
+    assert counts.min() >= 5 and counts.sum() == 400
+
+
+def test_least_shares_refuses_an_impossible_minimum():
+    with pytest.raises(ValueError, match="between 1 and n // k = 2"):
+        least_shares(torch.ones(5, 2), torch.ones(2), torch.zeros(2), 4, 3)
