@@ -4,6 +4,7 @@ Run from the project root (see benchmarks/README.md):
 
     python benchmarks/moe.py --quick
     python benchmarks/moe.py                      # every task, seeds 0 1 2
+    python benchmarks/moe.py --figure docs/images/gated_experts_regimes.png
 
 Tasks: (a) few labels: MNIST-10k and Fashion-MNIST-10k with 100 and 1,000 labelled points, the gate
 seeing all 10,000 and the score taken on the unlabelled rest; (b) regimes: four 2-D manifolds (two
@@ -214,6 +215,30 @@ def markdown(summary, info):
     return "\n".join(lines)
 
 
+def figure(path: Path, seed: int = 0) -> None:
+    """Which expert serves which region on the regimes task (test half, in the manifolds' own 2-D
+    coordinates), for the mixae-graph gate and the k-means gate at the same count, as in the table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import mixae_graph.plot as mplot
+
+    data = make_regimes(2000, random_state=seed)
+    train, test = train_test_split(np.arange(len(data.X)), test_size=0.5, random_state=seed)
+    gate, _ = fit_gates(data.X[train], seed)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    for ax, (name, fitted) in zip(axes, gate.items()):
+        model = gated(fitted, Ridge(alpha=1e-3)).fit(data.X[train], data.target[train])
+        error = rmse(data.target[test], model.predict(data.X[test]))
+        mplot.gated_experts(model, data.X[test], data.coordinates[test], ax=ax)
+        ax.set_title(f"{name} gate: RMSE {error:.3f}", fontsize=11)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="seed 0, regimes and tabular only")
@@ -222,7 +247,12 @@ def main(argv=None):
     parser.add_argument("--updates", nargs="*", default=["mnist"], choices=("mnist", "fashion"),
                         help="image sets whose 1,000-label task also times update against a refit")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help="only draw which expert serves which region on the regimes task (seed 0) to this PNG")
     args = parser.parse_args(argv)
+    if args.figure is not None:
+        quiet_lightning()
+        return figure(args.figure)
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     tasks = args.tasks or (["regimes", "tabular"] if args.quick else ["mnist", "fashion", "regimes", "tabular"])
     quiet_lightning()

@@ -1,6 +1,6 @@
 """The command line, run as real subprocesses: one fit, one predict from its checkpoint, one --print_config.
 
-UMAP compiles for ~30 s on its first call in a process, so the fit is shared by every test.
+Each process pays seconds of imports and a fit, so the fit is shared by every test.
 """
 
 import os

@@ -1,8 +1,9 @@
 """Interruption and determinism, with real `mixae-graph fit` processes.
 
-Two uninterrupted runs with the same seed must write identical labels (determinism); a third run is
-killed (SIGKILL) just after a merge/split round, resumed from its ``last.ckpt``, and must end with
-the same experts and labels as the uninterrupted ones. The three start together (two cores).
+An uninterrupted run and a run killed (SIGKILL) just after a merge/split round start together (two
+cores); the killed one, resumed from its ``last.ckpt`` in a new process, must end with the same
+experts and every label of the uninterrupted one: the new process repeats the rest of the fit
+exactly (run-to-run determinism of whole fits is tested in-process, in test_estimator.py).
 """
 
 import os
@@ -46,7 +47,6 @@ def runs(tmp_path_factory):
     np.savez(data, X=X.astype(np.float32), y=y)
     spawn = dict(cwd=tmp, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     first = subprocess.Popen(command(data, tmp / "first"), **spawn)
-    second = subprocess.Popen(command(data, tmp / "second"), **spawn)
     killed = subprocess.Popen(command(data, tmp / "killed"), **spawn)
     seen = []
     for line in killed.stdout:  # kill right after the first merge/split round's line
@@ -55,22 +55,18 @@ def runs(tmp_path_factory):
             killed.send_signal(signal.SIGKILL)
             break
     killed.wait(timeout=60)
-    outputs = [process.communicate(timeout=600)[0] for process in (first, second)]
-    for process, output in zip((first, second), outputs):
-        assert process.returncode == 0, output[-3000:]
+    output = first.communicate(timeout=600)[0]
+    assert first.returncode == 0, output[-3000:]
     checkpoint = tmp / "killed" / "version_0" / "checkpoints" / "last.ckpt"
     resumed = subprocess.run(command(data, tmp / "resumed", "--ckpt_path", checkpoint),
                              cwd=tmp, env=ENV, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
-    return dict(tmp=tmp, first=outputs[0], second=outputs[1], killed_returncode=killed.returncode,
+    return dict(tmp=tmp, first=output, killed_returncode=killed.returncode,
                 killed_output="".join(seen), checkpoint=checkpoint, resumed=resumed.stdout)
 
 
-def test_same_seed_gives_identical_labels_run_to_run(runs):
-    first = read_labels(runs["tmp"] / "first" / "version_0")
-    second = read_labels(runs["tmp"] / "second" / "version_0")
-    assert len(np.unique(first)) == 4
-    np.testing.assert_array_equal(first, second)
+def test_uninterrupted_run_finds_the_four_blobs(runs):
+    assert len(np.unique(read_labels(runs["tmp"] / "first" / "version_0"))) == 4
 
 
 def test_killed_run_resumes_to_the_same_experts_and_labels(runs):
