@@ -101,19 +101,15 @@ def load(source: tuple, seed: int):
 
 
 class UmapHdbscan:
-    """UMAP to 10-D (``min_dist=0``, 15 neighbours), then HDBSCAN (``min_cluster_size=max(10, n // 100)``):
-    the quality benchmark's peer."""
+    """The quality benchmark's UMAP + HDBSCAN peer (:func:`quality.run_umap_hdbscan`) as an estimator."""
 
     def __init__(self, random_state: int):
         self.random_state = random_state
 
     def fit(self, X):
-        import umap
-        from sklearn.cluster import HDBSCAN
+        from quality import run_umap_hdbscan
 
-        codes = umap.UMAP(n_components=10, min_dist=0.0, n_neighbors=15,
-                          random_state=self.random_state).fit_transform(X)
-        self.labels_ = HDBSCAN(min_cluster_size=max(10, len(X) // 100), copy=True).fit_predict(codes)
+        self.labels_, _ = run_umap_hdbscan(X, None, self.random_state, None)
         return self
 
 

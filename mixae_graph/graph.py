@@ -66,7 +66,7 @@ def nearest_neighbors(codes: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, 
     return indices, distances
 
 
-def latent_graph(codes: np.ndarray, n_neighbors: int | None = None, random_state: int = 0) -> sp.csr_matrix:
+def latent_graph(codes: np.ndarray, n_neighbors: int | None = None) -> sp.csr_matrix:
     """Symmetric weighted kNN graph over ``codes``: UMAP's fuzzy simplicial set (McInnes et al.,
     arXiv 1802.03426, sec. 3.1) on the exact :func:`nearest_neighbors`, as a CSR matrix.
 
@@ -83,8 +83,6 @@ def latent_graph(codes: np.ndarray, n_neighbors: int | None = None, random_state
     n_neighbors : int or None, default=None
         Neighbours per point, the point itself included; ``n_samples`` must exceed it. None:
         :func:`neighbors_for` the number of points.
-    random_state : int, default=0
-        Unused (the neighbours are exact); kept so that callers can pass a seed.
     """
     codes = np.asarray(codes, dtype=np.float32)
     if n_neighbors is None:
@@ -130,12 +128,10 @@ def _local_scales(distances: np.ndarray, n_neighbors: int, n_iter: int = 64) -> 
         active &= np.abs(total - target) >= _SCALE_TOLERANCE
         if not active.any():
             break
-        above = active & (total > target)
-        below = active & ~(total > target)
-        hi[above] = mid[above]
-        lo[below] = mid[below]
-        mid = np.where(above, (lo + hi) / 2, np.where(below & np.isinf(hi), mid * 2,
-                                                      np.where(below, (lo + hi) / 2, mid)))
+        above = total > target  # too many neighbours count: a smaller scale
+        hi = np.where(active & above, mid, hi)
+        lo = np.where(active & ~above, mid, lo)
+        mid = np.where(active, np.where(np.isinf(hi), mid * 2, (lo + hi) / 2), mid)
     floor = _MIN_SCALE_SHARE * np.where(rho > 0, distances.mean(1), distances.mean())
     return rho, np.maximum(mid, floor)
 
@@ -212,17 +208,17 @@ def point_graph(codes: np.ndarray, n_neighbors: int | None = None, max_points: i
         from sklearn.neighbors import NearestNeighbors
 
         landmarks = np.sort(np.random.default_rng(random_state).choice(distinct, max_points, replace=False))
-        graph = latent_graph(codes[landmarks], n_neighbors, random_state)
+        graph = latent_graph(codes[landmarks], n_neighbors)
         nearest = NearestNeighbors(n_neighbors=1).fit(codes[landmarks]).kneighbors(
             codes, return_distance=False)[:, 0]
         nearest[landmarks] = np.arange(len(landmarks))  # a landmark is its own nearest
         return PointGraph(graph, landmarks, nearest)
     if len(distinct) == n:
-        return PointGraph(latent_graph(codes, n_neighbors, random_state), np.arange(n), np.arange(n))
+        return PointGraph(latent_graph(codes, n_neighbors), np.arange(n), np.arange(n))
     if len(distinct) > n_neighbors:
         # The graph is over distinct codes, as over landmarks: a copy follows its original, so
         # repeating every row changes nothing the graph decides.
-        return PointGraph(latent_graph(codes[distinct], n_neighbors, random_state), distinct, position)
+        return PointGraph(latent_graph(codes[distinct], n_neighbors), distinct, position)
     # Too few distinct points for a kNN graph: they stay apart, each copy hanging on its original.
     rows = cols = np.array([], dtype=np.int64)
     weights = np.array([], dtype=np.float32)

@@ -70,8 +70,9 @@ def least_shares(errors: Tensor, noise_var: Tensor, log_prior: Tensor, n_feature
     expert of the chain, which gives one to the next, up to the short one. The mixing weights are
     the potentials of those paths (a weight rises by the path's cost, so each moved point becomes
     its new expert's, and no other point's likeliest expert changes), plus a step below any other
-    point's margin (but above float32 rounding) that breaks the ties in the moved points' favour. Each path moves one
-    point into a short expert, so at most ``k * min_points`` paths are needed. The router then
+    point's margin (but above float32 rounding) that breaks the ties in the moved points' favour.
+    Each path moves one point into a short expert: ``k * min_points`` paths at most, unless a
+    tie-break at float32 resolution moves more (the loop allows twice that). The router then
     labels the training points and every new point with these weights: the fit's labels stay the
     router's.
 

@@ -86,7 +86,7 @@ def test_communities_labels_ordered_by_smallest_point():
 @pytest.fixture(scope="module")
 def blob_graph():
     codes, _ = make_blobs(n_samples=300, centers=3, n_features=5, random_state=0)
-    return latent_graph(codes, n_neighbors=15, random_state=0)
+    return latent_graph(codes, n_neighbors=15)
 
 
 def test_latent_graph_symmetric_csr(blob_graph):
