@@ -7,7 +7,7 @@ TORCH_VERSION ?= 2.13.0
 export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
 export MPLBACKEND := Agg
 
-.PHONY: install demo test clean
+.PHONY: install demo test docs clean
 
 install: $(STAMP)
 
@@ -25,5 +25,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q --durations=15
 
+# Executes the notebooks (several minutes) so their pages carry the plots; warnings fail the build.
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -b html -d docs/_build/doctrees docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) .cache runs lightning_logs
+	rm -rf $(VENV) .cache runs lightning_logs docs/_build docs/api docs/notebooks

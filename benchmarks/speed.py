@@ -43,6 +43,7 @@ from baselines import N2D  # noqa: E402  (benchmarks/baselines.py)
 from mixae_graph import MixAEGraph  # noqa: E402
 from mixae_graph.datasets import lift, load_file  # noqa: E402
 from mixae_graph.metrics import evaluate  # noqa: E402
+from mixae_graph.settings import Experts, Trunk  # noqa: E402
 
 METHODS = ("mixae-graph", "N2D")
 SMALL_METHODS = ("mixae-graph", "UMAP+HDBSCAN", "N2D")
@@ -125,7 +126,10 @@ def read_idx(path: Path) -> np.ndarray:
 
 def make(method: str, K: int, settings: dict, seed: int, image_shape=None):
     if method == "mixae-graph":
-        return MixAEGraph(**settings, image_shape=image_shape, random_state=seed)
+        groups = dict(trunk={"epochs": settings["trunk_epochs"]}, experts={"epochs": settings["expert_epochs"]})
+        if "merge_every" in settings:
+            groups["graph"] = {"merge_every": settings["merge_every"]}
+        return MixAEGraph(**groups, image_shape=image_shape, random_state=seed)
     if method == "UMAP+HDBSCAN":
         return UmapHdbscan(seed)
     return N2D(K, epochs=settings["trunk_epochs"] + settings["expert_epochs"], random_state=seed)
@@ -270,8 +274,9 @@ def parse_args(argv=None):
     args.predict_points = pick(args.predict_points, 2000, 10000)
     args.n_fashion = pick(args.n_fashion, 6000, None)
     args.sizes = pick(args.sizes, [2000, 6000, 20000], [10000, 30000, 100000])
-    defaults = MixAEGraph().get_params()  # only the epoch budget is set; every other setting is the default
-    args.settings = {k: pick(getattr(args, k), 2, defaults[k]) for k in ("trunk_epochs", "expert_epochs")}
+    # Only the epoch budget is set; every other setting is the default.
+    defaults = {"trunk_epochs": Trunk().epochs, "expert_epochs": Experts().epochs}
+    args.settings = {k: pick(getattr(args, k), 2, defaults[k]) for k in defaults}
     if "mnist" in args.parts and not args.mnist.is_file():
         print(f"note: skipping the MNIST parts, {args.mnist} is missing", flush=True)
         args.parts = [part for part in args.parts if part not in ("mnist",)]

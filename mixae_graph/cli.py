@@ -3,7 +3,7 @@
 A :class:`~lightning.pytorch.cli.LightningCLI` over :class:`~mixae_graph.module.MixAEGraphModule`
 and :class:`~mixae_graph.datamodule.MixAEDataModule`; every model default is the module's own.
 One setting per idea: the input size comes from the data, the epoch budget is
-``trunk_epochs + expert_epochs``, and ``seed_everything`` also seeds the model and the neighbour draws.
+``trunk.epochs + experts.epochs``, and ``seed_everything`` also seeds the model and the neighbour draws.
 
 Each run writes, under ``<default_root_dir>/version_N/`` (``runs/`` by default): ``config.yaml``
 (the resolved config), ``metrics.csv``, ``checkpoints/last.ckpt``, ``labels.csv`` and, after a fit,
@@ -33,11 +33,13 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
+from jsonargparse import Namespace
 
 from . import estimator
 from .datamodule import MixAEDataModule
 from .metrics import evaluate
 from .module import MixAEGraphModule
+from .settings import check_settings
 
 # Settings every fit needs (see `mixae_graph.estimator.make_trainer`); `max_epochs` is linked.
 TRAINER_DEFAULTS = dict(
@@ -63,7 +65,7 @@ def fitted_estimator(module: MixAEGraphModule, datamodule: MixAEDataModule):
     model = MixAEGraph()
     model.set_params(**{k: v for k, v in module.hparams.items() if k in model.get_params()})
     model.module_ = module.cpu().eval()
-    model.latent_graph_ = datamodule.graph
+    model.latent_graph_ = module.state.full_graph
     model.cluster_tree_ = module.cluster_tree
     model.n_experts_ = int(module.bank.n_active)
     model.labels_ = module.fit_labels()
@@ -216,13 +218,14 @@ class MixAEGraphCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.n_features", "model.n_features", apply_on="instantiate")
         parser.link_arguments("data.image_shape", "model.image_shape", apply_on="instantiate")
-        parser.link_arguments(("model.trunk_epochs", "model.expert_epochs"), "trainer.max_epochs",
+        parser.link_arguments(("model.trunk.epochs", "model.experts.epochs"), "trainer.max_epochs",
                               compute_fn=_epoch_budget, apply_on="parse")
         parser.link_arguments("seed_everything", "model.random_state", compute_fn=_seed, apply_on="parse")
         parser.link_arguments("seed_everything", "data.seed", compute_fn=_seed, apply_on="parse")
         # Every epoch, so that an interrupted run resumes with `--ckpt_path .../last.ckpt`.
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_epochs": 1})
+        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_epochs": 1,
+                             "model.verbose": True})  # a line per graph step; --quiet turns it off
         parser.add_argument("--quiet", type=bool, default=False,
                             help="No progress bar and no line per graph step; the summary stays.")
         parser.add_argument("--labels_path", type=str | None, default=None,
@@ -237,21 +240,18 @@ class MixAEGraphCLI(LightningCLI):
             check_checkpoint(ckpt_path)  # before Lightning reads its hyperparameters
 
     def before_instantiate_classes(self) -> None:
-        from .estimator import check_settings
-
         config = self.config[self.subcommand] if self.subcommand else self.config
         model = config.get("model")
         if model is not None:  # out-of-range settings: refused now, not after the trunk's epochs
-            check_settings({k: v for k, v in vars(model).items() if not k.startswith("_")})
+            check_settings({k: v.as_dict() if isinstance(v, Namespace) else v
+                            for k, v in vars(model).items() if not k.startswith("_")})
         if config.get("quiet"):  # no progress bar, no graph-step lines; the summary stays
             config["model.verbose"] = False
             config["trainer.enable_progress_bar"] = False
             config["trainer.enable_model_summary"] = False
 
     def before_fit(self) -> None:
-        from .estimator import check_settings
-
-        check_settings({"n_neighbors": self.model.hparams.n_neighbors}, len(self.datamodule.X))
+        check_settings({"graph": self.model.hparams.graph}, len(self.datamodule.X))
 
     def instantiate_trainer(self, **kwargs):
         config = self._get(self.config_init, "trainer", default={})

@@ -17,6 +17,11 @@ import torch
 from .graph import PointGraph, expert_weights, point_graph
 from .merge_split import bisect_expert, chain_groups, join_pieces, partition, reassign_fragments, split_experts
 from .routing import least_shares, soft_assignment, spread
+from .state import FitState
+
+# A new expert is a copy of its parent with its weights moved by this share of their scale: small
+# enough that it starts where its parent is, large enough that the two part ways in training.
+SPLIT_NOISE = 0.01
 
 
 class ConnectivityCallback(L.Callback):
@@ -32,14 +37,8 @@ class ConnectivityCallback(L.Callback):
     def chains(self, module, graph) -> np.ndarray:
         if self._chains[0] is not graph:
             h = module.hparams
-            self._chains = (graph, chain_groups(graph, h.chain_share, random_state=h.random_state))
+            self._chains = (graph, chain_groups(graph, h.graph.chain_share, random_state=h.random_state))
         return self._chains[1]
-
-    def on_train_start(self, trainer, module) -> None:
-        # Resumed from a checkpoint: the graph and labels the experts were training on come back.
-        if module.restored_connectivity is not None:
-            _install(trainer.datamodule, module.restored_connectivity)
-            module.restored_connectivity = None
 
     def on_train_epoch_end(self, trainer, module) -> None:
         # Runs before the checkpoint callbacks, so every checkpoint holds the experts it trained.
@@ -56,13 +55,13 @@ class ConnectivityCallback(L.Callback):
             _check_ranks_agree(trainer, module)
 
     def _steps_due(self, trainer, module) -> list:
-        done, trunk = trainer.current_epoch + 1, module.hparams.trunk_epochs
+        done, trunk = trainer.current_epoch + 1, module.hparams.trunk.epochs
         steps = []
         if done == trunk:
             steps.append(self._first_experts)
         elif done > trunk:
             steps.append(self._expectation_step)
-            if (done - trunk) % module.hparams.merge_every == 0 and done < trainer.max_epochs:
+            if (done - trunk) % module.hparams.graph.merge_every == 0 and done < trainer.max_epochs:
                 steps.append(self._merge_split_round)
         if done == trainer.max_epochs:
             steps.append(self._finish)
@@ -72,7 +71,7 @@ class ConnectivityCallback(L.Callback):
     def _graph(self, module, codes) -> PointGraph:
         started = time.perf_counter()
         h = module.hparams
-        graph = point_graph(codes, h.n_neighbors, h.max_graph_points, h.random_state)
+        graph = point_graph(codes, h.graph.n_neighbors, h.graph.max_points, h.random_state)
         on = f"{graph.graph.shape[0]} points" if len(graph.landmarks) == len(codes) else \
             f"{len(graph.landmarks)} landmarks of {len(codes)} points"
         _say(module, f"latent kNN graph: {on}, {graph.graph.nnz // 2} edges "
@@ -80,11 +79,11 @@ class ConnectivityCallback(L.Callback):
         return graph
 
     def _first_experts(self, trainer, module) -> bool:
-        datamodule = trainer.datamodule
-        codes = module.trunk_codes(torch.as_tensor(datamodule.X)).cpu().numpy()
+        X, state = trainer.datamodule.X, module.state
+        codes = module.trunk_codes(torch.as_tensor(X)).cpu().numpy()
         graph = self._graph(module, codes)
         started = time.perf_counter()
-        module.calibrate_error_scale(datamodule.X[graph.landmarks])
+        module.calibrate_error_scale(X[graph.landmarks])
         rules, chains = _rules(module, graph.graph.shape[0]), self.chains(module, graph.graph)
         # The graph's own parts: the experts' EM moves their borders from there.
         parts = _largest(partition(graph.graph, **rules, chains=chains), module.bank.max_experts)
@@ -92,13 +91,13 @@ class ConnectivityCallback(L.Callback):
         slots = [seed] + [_add_child(module, seed) for _ in range(parts.max())]
         labels = np.where(parts >= 0, np.asarray(slots)[np.maximum(parts, 0)], -1)
         if len(slots) > 1:
-            module.recorder.record_split(seed, slots, trainer.current_epoch,
-                                         sizes=np.bincount(parts[parts >= 0]).tolist(), rule="partition")
+            state.history.record_split(seed, slots, trainer.current_epoch,
+                                       sizes=np.bincount(parts[parts >= 0]).tolist(), rule="partition")
         found = len(slots)
         labels, _ = honour_n_clusters(module, graph.graph, labels, trainer.current_epoch)
-        datamodule.set_graph(graph)
-        datamodule.labels = graph.to_points(labels)
-        module.initial_slots = datamodule.labels.copy()
+        state.set_graph(graph)
+        state.labels = graph.to_points(labels)
+        state.initial_slots = state.labels.copy()
         more = f", bisected to {module.bank.n_active} as n_clusters" if module.bank.n_active > found else ""
         _say(module, f"first experts: the graph's {found} parts{more} ({time.perf_counter() - started:.1f} s)")
         return True
@@ -107,31 +106,24 @@ class ConnectivityCallback(L.Callback):
         """The mixture's scalars from the labels the experts trained on, then new labels from the
         graph-smoothed likelihood. Experts left without a point vanish; told ``n_clusters``, the
         largest experts are bisected until there are that many again."""
-        datamodule = trainer.datamodule
-        graph = datamodule.point_graph
-        labels = expectation(module, datamodule.X[graph.landmarks], graph.graph,
-                             datamodule.labels[graph.landmarks])
-        before = module.bank.n_active
-        for slot in module.bank.active_slots.tolist():
-            if not np.any(labels == slot):
-                module.bank.remove_expert(slot)
-        changed = module.bank.n_active != before
+        state = module.state
+        graph = state.graph
+        labels = expectation(module, trainer.datamodule.X[graph.landmarks], graph.graph, state.labels[graph.landmarks])
+        changed = drop_empty_experts(module, labels) > 0
         labels, splits = honour_n_clusters(module, graph.graph, labels, trainer.current_epoch + 1)
         changed |= bool(splits)
-        datamodule.labels = graph.to_points(labels)
+        state.labels = graph.to_points(labels)
         return changed
 
     def _merge_split_round(self, trainer, module) -> bool:
         """Stray points back to their neighbours, then splits, then merges (which may undo a split
         whose parts the merge rules join again, never the other way round)."""
         started, epoch = time.perf_counter(), trainer.current_epoch + 1
-        datamodule = trainer.datamodule
-        graph = datamodule.point_graph.graph
+        state = module.state
+        graph = state.graph.graph
         rules = _rules(module, graph.shape[0])
-        labels = reassign_fragments(graph, datamodule.labels[datamodule.point_graph.landmarks], rules["min_size"])
-        for slot in module.bank.active_slots.tolist():  # experts that own no point vanish
-            if not np.any(labels == slot):
-                module.bank.remove_expert(slot)
+        labels = reassign_fragments(graph, state.labels[state.graph.landmarks], rules["min_size"])
+        drop_empty_experts(module, labels)
         split_labels, splits = split_experts(graph, labels, min_size=rules["min_size"])
         splits = _within_capacity(module, splits)
         for event in splits:
@@ -140,17 +132,17 @@ class ConnectivityCallback(L.Callback):
                 slot = _add_child(module, event["parent"])
                 labels[split_labels == child] = slot
                 children.append(slot)
-            module.recorder.record_split(event["parent"], children, epoch, sizes=event["sizes"],
-                                         rule=event["rule"])
+            state.history.record_split(event["parent"], children, epoch, sizes=event["sizes"],
+                                       rule=event["rule"])
         labels, merges = join_pieces(graph, labels, min_size=rules["min_size"],
                                      chain_share=rules["chain_share"], chains=self.chains(module, graph))
         for event in merges:
             for slot in event["experts"]:
                 if slot != event["into"]:
                     module.bank.remove_expert(slot)
-            module.recorder.record_merge(event["experts"], event["into"], epoch,
-                                         sizes=event["sizes"], rule=event["rule"])
-        datamodule.labels = datamodule.point_graph.to_points(labels)
+            state.history.record_merge(event["experts"], event["into"], epoch,
+                                       sizes=event["sizes"], rule=event["rule"])
+        state.labels = state.graph.to_points(labels)
         done = [f"split E{e['parent']} -> {', '.join(f'E{c}' for c in e['children'])}" for e in splits]
         done += [f"merged {' + '.join(f'E{x}' for x in e['experts'])} -> E{e['into']} ({e['rule']})"
                  for e in merges]
@@ -162,10 +154,10 @@ class ConnectivityCallback(L.Callback):
         """Every point to its most likely expert: the fit's labels are the router's. Told
         ``n_clusters``, the mixing weights first make sure that every expert wins points
         (:func:`keep_every_expert`)."""
-        datamodule = trainer.datamodule
+        X = trainer.datamodule.X
         if module.hparams.n_clusters is not None:
-            keep_every_expert(module, datamodule.X)
-        finish(module, datamodule.graph, route(module, datamodule.X))
+            keep_every_expert(module, X)
+        finish(module, module.state.full_graph, module.route_slots(torch.as_tensor(X)).cpu().numpy())
         return False
 
 
@@ -184,8 +176,8 @@ def expectation(module, X, graph, labels) -> np.ndarray:
     known = np.flatnonzero(np.isin(labels, slots))
     columns = torch.as_tensor(np.searchsorted(slots, labels[known]), device=errors.device)
     module.fit_mixture(errors[torch.as_tensor(known, device=errors.device)], columns)
-    p = soft_assignment(module.deviance(errors), h.temperature).cpu().numpy()  # (n, experts)
-    return slots[spread(p, graph, h.smoothing).argmax(1)]
+    p = soft_assignment(module.deviance(errors), h.experts.temperature).cpu().numpy()  # (n, experts)
+    return slots[spread(p, graph, h.graph.smoothing).argmax(1)]
 
 
 def honour_n_clusters(module, graph, labels, epoch: int) -> tuple[np.ndarray, int]:
@@ -197,8 +189,8 @@ def honour_n_clusters(module, graph, labels, epoch: int) -> tuple[np.ndarray, in
         parent = int(slots[np.argmax(sizes)])
         child = _add_child(module, parent)
         labels = bisect_expert(graph, labels, parent, child)
-        module.recorder.record_split(parent, [parent, child], epoch, rule="n_clusters",
-                                     sizes=[int(np.sum(labels == parent)), int(np.sum(labels == child))])
+        module.state.history.record_split(parent, [parent, child], epoch, rule="n_clusters",
+                                          sizes=[int(np.sum(labels == parent)), int(np.sum(labels == child))])
         splits += 1
     return labels, splits
 
@@ -214,24 +206,17 @@ def keep_every_expert(module, X) -> None:
                                            module.hparams.n_features, least).to(module.log_prior.dtype)
 
 
-def route(module, X) -> np.ndarray:
-    """Expert slot of every point: its most likely expert (the router)."""
-    return module.route_slots(torch.as_tensor(X)).cpu().numpy()
-
-
 def finish(module, graph, labels: np.ndarray) -> None:
     """Final clusters: the tree over the experts, cut at ``n_clusters`` when given."""
     from .tree import cut_tree
 
-    for slot in module.bank.active_slots.tolist():  # experts that own no point vanish
-        if not np.any(labels == slot):
-            module.bank.remove_expert(slot)
-    module.final_slots = labels
+    drop_empty_experts(module, labels)
+    state = module.state
+    state.final_slots = labels
     slots = module.bank.active_slots.tolist()
     weights, ids = expert_weights(graph, labels)
-    sizes = {int(s): int(np.sum(labels == s)) for s in slots}
-    module.tree_sizes = sizes
-    module.tree_weights = {  # (slot, slot): the weight inside an expert, which its volume needs
+    state.tree_sizes = {int(s): int(np.sum(labels == s)) for s in slots}
+    state.tree_weights = {  # (slot, slot): the weight inside an expert, which its volume needs
         (int(ids[i]), int(ids[j])): float(weights[i, j])
         for i in range(len(ids)) for j in range(i, len(ids)) if weights[i, j] > 0
     }
@@ -244,6 +229,14 @@ def finish(module, graph, labels: np.ndarray) -> None:
     module.cluster_of_slot.fill_(-1)
     for slot, c in cluster.items():
         module.cluster_of_slot[slot] = c
+
+
+def drop_empty_experts(module, labels: np.ndarray) -> int:
+    """Experts that own no point in ``labels`` vanish; how many did."""
+    empty = [slot for slot in module.bank.active_slots.tolist() if not np.any(labels == slot)]
+    for slot in empty:
+        module.bank.remove_expert(slot)
+    return len(empty)
 
 
 def _within_capacity(module, splits: list[dict]) -> list[dict]:
@@ -269,7 +262,7 @@ def _largest(parts: np.ndarray, k: int) -> np.ndarray:
 
 def _rules(module, n_points: int) -> dict:
     h = module.hparams
-    return dict(resolution=h.resolution, chain_share=h.chain_share,
+    return dict(resolution=h.graph.resolution, chain_share=h.graph.chain_share,
                 min_size=h.min_cluster_size,
                 random_state=h.random_state)
 
@@ -279,13 +272,8 @@ def _add_child(module, parent: int) -> int:
     module.noise_var[slot] = module.noise_var[parent]
     module.log_prior[slot] = module.log_prior[parent]
     generator = torch.Generator().manual_seed(module.hparams.random_state + slot)
-    module.bank.perturb(slot, 0.01, generator=generator)
+    module.bank.perturb(slot, SPLIT_NOISE, generator=generator)
     return slot
-
-
-def _install(datamodule, connectivity: dict) -> None:
-    datamodule.set_graph(connectivity["graph"])
-    datamodule.labels = connectivity["labels"]
 
 
 def _decide_once(trainer, module, steps) -> bool:
@@ -293,20 +281,19 @@ def _decide_once(trainer, module, steps) -> bool:
     snapshot = None
     if trainer.is_global_zero:
         changed = any([step(trainer, module) for step in steps])
-        snapshot = {"changed": changed, "weights": module.state_dict(), "fit": module.fit_state()}
+        snapshot = {"changed": changed, "weights": module.state_dict(), "fit": module.state.state_dict()}
     snapshot = trainer.strategy.broadcast(snapshot, src=0)
     if not trainer.is_global_zero:
         module.load_state_dict(snapshot["weights"])
-        module.load_fit_state(snapshot["fit"])
-        _install(trainer.datamodule, module.restored_connectivity)
-        module.restored_connectivity = None
+        module.state = FitState.from_state_dict(snapshot["fit"])
     return snapshot["changed"]
 
 
 def _check_ranks_agree(trainer, module) -> None:
     """Fail loudly if the ranks ended with different experts or labels."""
     weights = sum(float(p.detach().double().sum()) for p in module.bank.parameters())
-    labels = float(np.sum(module.final_slots * np.arange(1, len(module.final_slots) + 1)))
+    final = module.state.final_slots
+    labels = float(np.sum(final * np.arange(1, len(final) + 1)))
     digest = torch.tensor([weights, labels, float(module.bank.n_active)], dtype=torch.float64,
                           device=module.device)
     every = trainer.strategy.all_gather(digest).reshape(trainer.world_size, -1)

@@ -1,4 +1,5 @@
-"""The DataModule: the data, and the connectivity state the training reads (graph, expert labels).
+"""The DataModule: the data, and batches drawn from the fit's state (graph, expert labels), which the
+module holds (:class:`~mixae_graph.state.FitState`).
 
 Each training item is an anchor point with one neighbour drawn from the kNN graph, so that a batch
 carries the pairs the graph-agreement and border terms need. Neighbours are redrawn every epoch;
@@ -9,12 +10,10 @@ from __future__ import annotations
 
 import lightning as L
 import numpy as np
-import scipy.sparse as sp
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler, TensorDataset
 
 from .datasets import ClusterData, from_arrays, load_dataset
-from .graph import PointGraph
 
 
 class PairDataset(Dataset):
@@ -80,13 +79,6 @@ class MixAEDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.seed = seed
         self._data: ClusterData | None = None
-        self.point_graph: PointGraph | None = None  # the latent kNN graph (maybe over landmarks)
-        self.graph: sp.csr_matrix | None = None  # the same as (n, n): the neighbours drawn
-        self.labels: np.ndarray | None = None  # (n,) expert slot of every point, -1 if none
-
-    def set_graph(self, point_graph: PointGraph | None) -> None:
-        self.point_graph = point_graph
-        self.graph = None if point_graph is None else point_graph.full()
 
     @classmethod
     def from_arrays(cls, X, y=None, batch_size: int | None = None, seed: int = 0) -> "MixAEDataModule":
@@ -122,8 +114,11 @@ class MixAEDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         n = len(self.X)
         rng = np.random.default_rng(self.seed + (self.trainer.current_epoch if self.trainer else 0))
-        neighbour, weight = self._draw_neighbours(rng)
-        labels = self.labels if self.labels is not None else np.full(n, -1)
+        # The fit's state (graph, every point's expert) is the module's: batches follow it.
+        state = self.trainer.lightning_module.state if self.trainer else None
+        graph = state.full_graph if state is not None else None
+        neighbour, weight = self._draw_neighbours(graph, rng)
+        labels = state.labels if state is not None and state.labels is not None else np.full(n, -1)
         dataset = PairDataset(
             torch.from_numpy(self.X),
             torch.from_numpy(neighbour.astype(np.int64)),
@@ -140,12 +135,12 @@ class MixAEDataModule(L.LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         return DataLoader(TensorDataset(torch.from_numpy(self.X)), batch_size=4096)
 
-    def _draw_neighbours(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """One graph neighbour per point, uniformly among its neighbours, with the edge's weight."""
+    def _draw_neighbours(self, graph, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """One neighbour per point in ``graph`` (``(n, n)``, or None before there is one), uniformly
+        among its neighbours, with the edge's weight."""
         n = len(self.X)
-        if self.graph is None:
+        if graph is None:
             return np.arange(n), np.zeros(n)
-        graph = self.graph
         counts = np.diff(graph.indptr)
         pick = graph.indptr[:-1] + np.floor(rng.random(n) * counts).astype(np.int64)
         lonely = counts == 0

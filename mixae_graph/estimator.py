@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-import numbers
 import warnings
 
 import lightning as L
@@ -17,6 +16,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .datamodule import MixAEDataModule
 from .module import MixAEGraphModule
+from .routing import cluster_probabilities, soft_assignment
+from .settings import check_settings
 
 # One copy of the defaults: the LightningModule's signature.
 _DEFAULTS = {
@@ -49,10 +50,14 @@ TRAINER_DEFAULTS = dict(
 )
 
 
-def make_trainer(max_epochs: int, *, verbose: bool = False, **overrides) -> L.Trainer:
+# Trainer settings the estimator decides itself: a user's ``trainer`` cannot set them.
+_OWN_TRAINER_SETTINGS = ("max_epochs", "callbacks")
+
+
+def make_trainer(max_epochs: int, *, verbose: bool = False, settings: dict | None = None) -> L.Trainer:
     """A Lightning ``Trainer`` for an estimator's fit: :data:`TRAINER_DEFAULTS`, no logger and no
-    checkpoints, a progress bar when ``verbose``; ``overrides`` win."""
-    settings = dict(
+    checkpoints, a progress bar when ``verbose``; ``settings`` (the estimator's ``trainer``) win."""
+    options = dict(
         TRAINER_DEFAULTS,
         max_epochs=max_epochs,
         logger=False,
@@ -60,81 +65,20 @@ def make_trainer(max_epochs: int, *, verbose: bool = False, **overrides) -> L.Tr
         enable_progress_bar=verbose,
         enable_model_summary=False,
     )
-    settings.update(overrides)
-    return L.Trainer(**settings)
+    options.update(settings or {})
+    return L.Trainer(**options)
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and bool(np.isfinite(value))
-
-
-def check_settings(settings: dict, n_samples: int | None = None) -> None:
-    """Refuse out-of-range settings with a ``ValueError`` that names the setting and its value.
-
-    ``settings`` maps :class:`~mixae_graph.module.MixAEGraphModule` parameter names (and the
-    estimator's ``batch_size``) to values; names it lacks are not checked. With ``n_samples``, also
-    checks that there are enough samples for the kNN graph. Shared by the estimator and the CLI.
-    """
-    def refuse(name, rule):
-        raise ValueError(f"{name} must be {rule}, got {settings[name]!r}")
-
-    def given(*names):
-        return [name for name in names if name in settings]
-
-    for name in given("trunk_epochs", "max_experts", "latent_dim", "merge_every"):
-        if not _is_int(settings[name]) or settings[name] < 1:
-            refuse(name, "a positive integer")
-    if settings.get("batch_size") is not None and (not _is_int(settings["batch_size"]) or settings["batch_size"] < 1):
-        refuse("batch_size", "a positive integer or None")
-    for name in given("expert_epochs",):
-        if not _is_int(settings[name]) or settings[name] < 0:
-            refuse(name, "a non-negative integer")
-    if settings.get("n_neighbors") is not None and (not _is_int(settings["n_neighbors"]) or settings["n_neighbors"] < 2):
-        refuse("n_neighbors", "None or an integer of at least 2 (a point counts among its own neighbours)")
-    for name in given("temperature", "learning_rate"):
-        if not _is_real(settings[name]) or settings[name] <= 0:
-            refuse(name, "a positive finite number")
-    if settings.get("resolution") is not None and (not _is_real(settings["resolution"]) or settings["resolution"] <= 0):
-        refuse("resolution", "None or a positive finite number")
-    for name in given("border_weight", "image_blur", "contrast"):
-        if not _is_real(settings[name]) or settings[name] < 0:
-            refuse(name, "a non-negative finite number")
-    for name in given("chain_share",):
-        if not (_is_real(settings[name]) and 0 < settings[name] <= 1):
-            refuse(name, "a number in (0, 1]")
-    if "smoothing" in settings and not (_is_real(settings["smoothing"]) and 0 <= settings["smoothing"] < 1):
-        refuse("smoothing", "a number in [0, 1)")
-    if "trunk_dropout" in settings and not (_is_real(settings["trunk_dropout"]) and 0 <= settings["trunk_dropout"] < 1):
-        refuse("trunk_dropout", "a number in [0, 1)")
-    if "min_cluster_size" in settings and not (_is_int(settings["min_cluster_size"]) and settings["min_cluster_size"] >= 2):
-        refuse("min_cluster_size", "an integer of at least 2")
-    for name in given("trunk_hidden", "expert_hidden"):
-        widths = settings[name]
-        if not isinstance(widths, (list, tuple)) or not all(_is_int(w) and w >= 1 for w in widths):
-            refuse(name, "a tuple of positive layer widths, e.g. (128,)")
-    graph_points = settings.get("max_graph_points")
-    if graph_points is not None and (not _is_int(graph_points) or graph_points <= (settings.get("n_neighbors") or 2)):
-        refuse("max_graph_points", "None or an integer above n_neighbors (the landmarks' kNN graph needs them)")
-    if settings.get("expert_dims") is not None and (not _is_int(settings["expert_dims"]) or settings["expert_dims"] < 1):
-        refuse("expert_dims", "None or a positive integer")
-    if settings.get("n_clusters") is not None and (not _is_int(settings["n_clusters"]) or settings["n_clusters"] < 1):
-        refuse("n_clusters", "None or a positive integer")
-    if "random_state" in settings and not (_is_int(settings["random_state"]) and 0 <= settings["random_state"] < 2**32):
-        refuse("random_state", "an integer seed from 0 to 2**32 - 1")
-    if n_samples is not None and settings.get("n_clusters") is not None and settings["n_clusters"] > n_samples // 2:
-        raise ValueError(
-            f"n_clusters={settings['n_clusters']} is more than half of the {n_samples} samples: a cluster "
-            f"needs two points at least, so at most n_clusters={n_samples // 2}"
-        )
-    if n_samples is not None and settings.get("n_neighbors") is not None and n_samples <= settings["n_neighbors"]:
-        raise ValueError(
-            f"n_samples={n_samples} is too few for the kNN graph: it needs more than "
-            f"n_neighbors={settings['n_neighbors']} samples (lower n_neighbors or add data)"
-        )
+def check_trainer(trainer) -> None:
+    """Refuse a ``trainer`` setting that is not a dict, or that sets what the fit decides itself."""
+    if trainer is None:
+        return
+    if not hasattr(trainer, "keys"):
+        raise TypeError(f"trainer must be None or a dict of Lightning Trainer settings, got {trainer!r}")
+    own = [name for name in _OWN_TRAINER_SETTINGS if name in trainer]
+    if own:
+        raise ValueError(f"trainer cannot set {', '.join(own)}: the epochs are trunk.epochs + experts.epochs "
+                         "and the callbacks are the fit's own")
 
 
 def _check_input(X) -> None:
@@ -210,20 +154,36 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         exactly that many clusters, with at least as many experts (split or joined as needed;
         the cluster tree is cut at that many). More than half the samples is a ``ValueError``
         before training.
+    min_cluster_size : int, default=5
+        Smallest cluster, in points, as HDBSCAN's ``min_cluster_size``: smaller graph pieces join
+        their best-connected neighbour, and no split makes a smaller part.
     image_shape : tuple of int or None, default=None
         Shape of one sample when ``X`` holds flattened images, (height, width) or (height, width,
         channels), e.g. ``data.image_shape`` from :mod:`mixae_graph.datasets`: the images are then blurred
         by ``image_blur`` (default 0.036 of their height) wherever the networks see them.
-    trunk_epochs, expert_epochs, ... :
-        See :class:`mixae_graph.module.MixAEGraphModule`, whose defaults these are.
+    image_blur : float, default=0.036
+        Blur images by a Gaussian this fraction of their height wide wherever the networks see
+        them (1 pixel at 28x28); 0: no blur. Needs ``image_shape``.
+    trunk : dict or mixae_graph.settings.Trunk or None, default=None
+        The trunk autoencoder's settings (``epochs``, ``hidden``, ``latent_dim``, ``dropout``):
+        see :class:`~mixae_graph.settings.Trunk`; a dict sets some of them, None keeps the defaults.
+    experts : dict or mixae_graph.settings.Experts or None, default=None
+        The experts' settings (``epochs``, ``hidden``, ``latent_dim``, ``dims``, ``max_experts``,
+        ``temperature``, ``contrast``, ``border_weight``): see :class:`~mixae_graph.settings.Experts`.
+    graph : dict or mixae_graph.settings.Graph or None, default=None
+        The latent graph's settings (``n_neighbors``, ``max_points``, ``resolution``,
+        ``chain_share``, ``merge_every``, ``smoothing``): see :class:`~mixae_graph.settings.Graph`.
+    learning_rate : float, default=1e-3
+        Adam's learning rate, for the trunk and the experts alike.
     batch_size : int or None, default=None
         Points per batch; None: about 32 steps an epoch, 64 to 256 points
         (:func:`mixae_graph.datamodule.default_batch_size`).
-    accelerator : str, default="auto"
-        Lightning's accelerator: ``"auto"`` trains on a GPU when one is present, ``"cpu"`` never.
-        Predicting runs on the CPU.
-    devices : int, default=1
-        Devices to train on (one process; for several, use the CLI's DDP config).
+    trainer : dict or None, default=None
+        Settings of the Lightning ``Trainer`` beside :data:`TRAINER_DEFAULTS`, e.g.
+        ``{"accelerator": "cpu"}`` (the default ``"auto"`` trains on a GPU when one is present)
+        or ``{"precision": "bf16-mixed"}``. Predicting runs on the CPU.
+    random_state : int, default=0
+        Seed of the networks, the neighbour draws and every random step of the graph.
     verbose : bool, default=False
         Progress bar and a line per graph step.
 
@@ -253,68 +213,39 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        n_clusters=_DEFAULTS["n_clusters"],
+        n_clusters=None,
         *,
-        trunk_epochs=_DEFAULTS["trunk_epochs"],
-        expert_epochs=_DEFAULTS["expert_epochs"],
-        trunk_hidden=_DEFAULTS["trunk_hidden"],
-        latent_dim=_DEFAULTS["latent_dim"],
-        expert_hidden=_DEFAULTS["expert_hidden"],
-        expert_dims=_DEFAULTS["expert_dims"],
-        max_experts=_DEFAULTS["max_experts"],
-        n_neighbors=_DEFAULTS["n_neighbors"],
-        max_graph_points=_DEFAULTS["max_graph_points"],
-        resolution=_DEFAULTS["resolution"],
-        chain_share=_DEFAULTS["chain_share"],
         min_cluster_size=_DEFAULTS["min_cluster_size"],
-        merge_every=_DEFAULTS["merge_every"],
-        smoothing=_DEFAULTS["smoothing"],
-        temperature=_DEFAULTS["temperature"],
-        contrast=_DEFAULTS["contrast"],
-        border_weight=_DEFAULTS["border_weight"],
-        trunk_dropout=_DEFAULTS["trunk_dropout"],
-        learning_rate=_DEFAULTS["learning_rate"],
-        image_shape=_DEFAULTS["image_shape"],
+        image_shape=None,
         image_blur=_DEFAULTS["image_blur"],
+        trunk=None,
+        experts=None,
+        graph=None,
+        learning_rate=_DEFAULTS["learning_rate"],
         batch_size=None,
-        accelerator="auto",
-        devices=1,
+        trainer=None,
         random_state=_DEFAULTS["random_state"],
         verbose=False,
     ):
         self.n_clusters = n_clusters
-        self.trunk_epochs = trunk_epochs
-        self.expert_epochs = expert_epochs
-        self.trunk_hidden = trunk_hidden
-        self.latent_dim = latent_dim
-        self.expert_hidden = expert_hidden
-        self.expert_dims = expert_dims
-        self.max_experts = max_experts
-        self.n_neighbors = n_neighbors
-        self.max_graph_points = max_graph_points
-        self.resolution = resolution
-        self.chain_share = chain_share
         self.min_cluster_size = min_cluster_size
-        self.merge_every = merge_every
-        self.smoothing = smoothing
-        self.temperature = temperature
-        self.contrast = contrast
-        self.border_weight = border_weight
-        self.trunk_dropout = trunk_dropout
-        self.learning_rate = learning_rate
         self.image_shape = image_shape
         self.image_blur = image_blur
+        self.trunk = trunk
+        self.experts = experts
+        self.graph = graph
+        self.learning_rate = learning_rate
         self.batch_size = batch_size
-        self.accelerator = accelerator
-        self.devices = devices
+        self.trainer = trainer
         self.random_state = random_state
         self.verbose = verbose
 
     def _module_settings(self) -> dict:
         params = self.get_params()
-        return {name: params[name] for name in _DEFAULTS if name in params}
+        return {name: params[name] for name in _DEFAULTS if name in params and name != "verbose"}
 
     def _validate_settings(self, n_samples: int) -> None:
+        check_trainer(self.trainer)
         check_settings(self.get_params(), n_samples)
 
     def fit(self, X, y=None):
@@ -324,20 +255,20 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         self._validate_settings(len(X))
         L.seed_everything(self.random_state, verbose=False)
         datamodule = MixAEDataModule.from_arrays(X, batch_size=self.batch_size, seed=self.random_state)
-        module = MixAEGraphModule(n_features=X.shape[1], **self._module_settings())
+        module = MixAEGraphModule(n_features=X.shape[1], **self._module_settings(), verbose=self.verbose)
         with warnings.catch_warnings(), _quiet_lightning(not self.verbose):
             warnings.filterwarnings("ignore", ".*does not have many workers.*")
             warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
             warnings.filterwarnings("ignore", ".*LeafSpec.*")  # torch/lightning version skew
-            trainer = make_trainer(self.trunk_epochs + self.expert_epochs, verbose=self.verbose,
-                                   accelerator=self.accelerator, devices=self.devices)
+            epochs = module.hparams.trunk.epochs + module.hparams.experts.epochs
+            trainer = make_trainer(epochs, verbose=self.verbose, settings=self.trainer)
             trainer.fit(module, datamodule)
         self.module_ = module.cpu().eval()  # predict runs where the caller's arrays are
-        self.latent_graph_ = datamodule.graph
+        self.latent_graph_ = module.state.full_graph
         self.cluster_tree_ = module.cluster_tree
         self.n_experts_ = int(module.bank.n_active)
         self.labels_ = module.fit_labels()
-        self.initial_labels_ = module.initial_slots
+        self.initial_labels_ = module.state.initial_slots
         return self
 
     def _deviance(self, X) -> torch.Tensor:
@@ -359,13 +290,9 @@ class MixAEGraph(ClusterMixin, TransformerMixin, BaseEstimator):
         """Soft assignment to the clusters: ``softmax(-deviance / temperature)`` summed per cluster
         (:func:`mixae_graph.routing.deviance`)."""
         X = self._validated(X)
-        from .routing import soft_assignment
-
-        p = soft_assignment(self._deviance(X), self.temperature)  # (n, experts)
+        p = soft_assignment(self._deviance(X), self.module_.hparams.experts.temperature)  # (n, experts)
         clusters = self.module_.cluster_of_slot[self.module_.bank.active_slots]
-        n_clusters = int(clusters.max()) + 1
-        out = torch.zeros(len(X), n_clusters).index_add_(1, clusters, p)
-        return out.numpy()
+        return cluster_probabilities(p, clusters, int(clusters.max()) + 1).numpy()
 
     def transform(self, X) -> np.ndarray:
         """Deviance of each point under each expert, ``(n_samples, n_experts_)``

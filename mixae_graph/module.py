@@ -1,11 +1,11 @@
 """The LightningModule: trunk pretraining, then the MIXAE joint objective over the expert bank.
 
-Epochs ``[0, trunk_epochs)`` train the trunk, a denoising autoencoder whose codes give the kNN
+Epochs ``[0, trunk.epochs)`` train the trunk, a denoising autoencoder whose codes give the kNN
 graph, on all points, and on every other step one small seed expert too. The
 :class:`~mixae_graph.connectivity.ConnectivityCallback` then partitions the graph, copies the seed
 into one expert per part, runs an E-step after every expert epoch (the experts' likelihoods,
 smoothed over the graph, reassign the points) and merge/split rounds every few. The remaining
-``expert_epochs`` are the M-steps: the bank trains on the points assigned to it with the MIXAE
+``experts.epochs`` are the M-steps: the bank trains on the points assigned to it with the MIXAE
 objective (Zhang et al., arXiv 1712.07788, eq. 4-6) in deviance units
 (:func:`mixae_graph.routing.deviance`), plus the border and contrast terms.
 """
@@ -20,10 +20,11 @@ import torch.nn.functional as F
 from .blur import gaussian_blur
 from .datasets import check_image_shape
 from .experts import ExpertBank
-from .graph import PointGraph
 from .objective import mixae_objective
 from .routing import deviance, soft_assignment
-from .tree import TreeRecorder, build_cluster_tree
+from .settings import Experts, Graph, Trunk, as_dict, as_group
+from .state import FitState
+from .tree import build_cluster_tree
 
 
 _PROGRESS_BAR = ("train/trunk", "train/seed", "train/total", "experts")
@@ -38,7 +39,12 @@ def flushing_subnormals() -> bool:
     return bool(torch.tensor(5e-324, dtype=torch.float64).mul(1.0).item() == 0.0)
 
 
-def principal_directions(X: torch.Tensor, k: int, max_rows: int = 20000) -> torch.Tensor:
+# Rows the experts' principal directions are computed from: a covariance of 20,000 rows fixes the
+# top few hundred directions of image data; more rows cost time and memory and change nothing.
+PCA_ROWS = 20000
+
+
+def principal_directions(X: torch.Tensor, k: int, max_rows: int = PCA_ROWS) -> torch.Tensor:
     """The top ``k`` principal directions of centred rows ``X`` as columns ``(n_features, k)``, from
     the covariance of at most ``max_rows`` rows (a fixed sample: the same data give the same
     directions)."""
@@ -76,130 +82,67 @@ class MixAEGraphModule(L.LightningModule):
     ----------
     n_features : int
         Input dimension (linked from the data module by the CLI).
-    trunk_epochs, expert_epochs : int
-        Epochs of trunk pretraining, then of joint expert training.
-    trunk_hidden : tuple of int, default=(500, 500, 2000)
-        Hidden layers of the trunk autoencoder (DEC/N2D's d-500-500-2000-10).
-    latent_dim : int, default=10
-        Code size of the trunk and of every expert.
-    expert_hidden : tuple of int, default=(128,)
-        Hidden layers of each (small) expert.
-    expert_dims : int or None, default=256
-        The experts see and reconstruct the data's top ``expert_dims`` principal directions (fitted
-        with the scaling); what lies outside them is the same for every expert and still counts in
-        each point's error, so routing compares full reconstruction errors. Wide inputs cost the
-        experts' largest products (and predict) in proportion: on MNIST (784 pixels) 256
-        directions hold 98% of the variance. None, or at least ``n_features``: the input itself.
-    max_experts : int, default=64
-        Slots in the expert bank: the most experts a fit can hold (only the active ones compute).
-    n_neighbors : int or None, default=None
-        Neighbours per point in the latent kNN graph. None: ``round(log2(n))`` for a graph over
-        ``n`` points (:func:`mixae_graph.graph.neighbors_for`), 9 for 400 points, 13 for 10,000: a
-        kNN graph needs about ``log n`` neighbours to hold each cluster together, and more
-        neighbours than a small cluster has points would tie it to its neighbours.
-    max_graph_points : int or None, default=20000
-        Largest graph: with more points, the graph is built on this many landmarks drawn at random,
-        every other point follows its nearest landmark while training and its best expert at the
-        end, so the graph's cost stops growing with the data. None: always every point.
-    resolution : float or None, default=None
-        Louvain resolution of the graph's first parts. None: the resolution whose partition is the
-        most reproducible across Louvain runs (:func:`mixae_graph.graph.stable_communities`),
-        which resolves small clusters in small data and large ones in large data alike.
-    chain_share : float, default=0.8
-        Chain rule: small graph pieces that send this share of their outside weight to their two
-        strongest neighbours, linked end to end, are one thin manifold
-        (:func:`mixae_graph.merge_split.chain_groups`).
+    trunk : Trunk or dict, default=Trunk()
+        The trunk's settings (:class:`mixae_graph.settings.Trunk`); a dict sets some of them.
+    experts : Experts or dict, default=Experts()
+        The experts' settings (:class:`mixae_graph.settings.Experts`).
+    graph : Graph or dict, default=Graph()
+        The latent graph's settings (:class:`mixae_graph.settings.Graph`).
+    n_clusters : int or None, default=None
+        Exactly this many clusters: the graph's first parts are bisected up to this many when
+        there are fewer (:func:`mixae_graph.merge_split.bisect_expert`), the merge rules stop at no
+        fewer, the E-step bisects the largest experts whenever fewer are left
+        (:func:`mixae_graph.connectivity.honour_n_clusters`), the final mixing weights give every
+        expert points (:func:`mixae_graph.routing.least_shares`: experts that reconstruct each
+        other's points alike would otherwise leave one empty), and the final cluster tree is cut
+        at this many clusters. None lets the graph decide.
     min_cluster_size : int, default=5
         Smallest cluster, in points, as HDBSCAN's ``min_cluster_size``: smaller pieces join their
         best-connected neighbour, smaller fragments of an expert go back to their neighbours, and
         no split makes a smaller part. Whether a larger piece is a cluster is the graph's call
         (:func:`mixae_graph.merge_split.absorb_loose`), the same at every size.
-    merge_every : int, default=4
-        Epochs between merge/split rounds.
-    smoothing : float, default=0.9
-        Weight ``alpha`` of the graph in the E-step's label spreading
-        (:func:`mixae_graph.routing.spread`): after every expert epoch each point's soft assignment
-        is smoothed over its kNN neighbours, and its expert for the next epoch is the arg-max. 0:
-        every point goes to its most likely expert alone.
-    temperature : float, default=0.1
-        Softness of the assignments, in units of the per-feature deviance
-        (:func:`mixae_graph.routing.deviance`); the hard routing does not depend on it.
-    contrast : float, default=1.0
-        Weight of the contrast term: a hinge that asks each point's own expert to beat the best
-        other expert by a margin (:data:`mixae_graph.objective.CONTRAST_MARGIN`), so an expert also
-        learns what its cluster is not. Without it, experts that can reconstruct everything (a code
-        as wide as the input, or a short budget) leave the router no reason to prefer one. 0: off.
-    border_weight : float, default=0.3
-        Weight of the border term: each expert also reconstructs the graph neighbours just
-        outside its cluster, so that its border is learnt from both sides.
-    trunk_dropout : float, default=0.2
-        Share of the input features zeroed (after centring: set to their mean) in every trunk
-        step, the rest scaled by 1 / (1 - p): the trunk is a denoising autoencoder, as in
-        DEC's pretraining (Xie et al., arXiv 1511.06335, 20%). Its codes gather classes tighter:
-        measured with every other default, 8x8 digits' ACC over seeds 0-6 went from 0.886 to
-        0.907, MNIST-10k's over seeds 0-2 from 0.924 to 0.935; the synthetic sets stayed 1.0.
-    learning_rate : float, default=1e-3
     image_shape : tuple of int or None, default=None
         (height, width) or (height, width, channels) of image data (linked from the data module by
         the CLI); None: the features are not an image.
     image_blur : float, default=0.036
         Blur images by a Gaussian this fraction of their height wide before the trunk and the
         experts see them, also when predicting (0.036 is 1 pixel at 28x28, 0.29 at 8x8): thin
-        strokes at nearby slants then overlap. Measured with every other default, MNIST-10k seeds
-        0-2: the first partition's parts agree with the classes at ACC 0.952 / 0.947 / 0.944 on
-        blurred codes against 0.82-0.86 on sharp ones, and told K=10 the fits reach 0.960 / 0.960 /
-        0.961 against 0.949 / 0.958 / 0.958. On 8x8 digits (0.29 pixels) it changes little. 0: no
-        blur. Needs ``image_shape``.
-    n_clusters : int or None, default=None
-        Exactly this many clusters: the graph's first parts are bisected up to this many when
-        there are fewer (:func:`mixae_graph.merge_split.bisect_expert`), the merge rules stop at no fewer,
-        the E-step bisects the largest experts whenever fewer are left
-        (:func:`mixae_graph.connectivity.honour_n_clusters`), the final mixing weights give every
-        expert points (:func:`mixae_graph.routing.least_shares`: experts that reconstruct each
-        other's points alike would otherwise leave one empty), and the final cluster tree is cut
-        at this many clusters. The bank gets at least this many slots. None lets the graph decide.
+        strokes at nearby slants then overlap, and the graph's first parts follow the classes more
+        closely (``benchmarks/results/``). 0: no blur. Needs ``image_shape``.
+    learning_rate : float, default=1e-3
+        Adam's learning rate, for the trunk and the experts alike.
     random_state : int, default=0
-    verbose : bool, default=True
-        Print a line with timing for each graph step.
+        Seed of the networks' initialisation and of every random step of the graph.
+    verbose : bool, default=False
+        Print a line with timing for each graph step (the CLI turns it on).
     """
 
     def __init__(
         self,
         n_features: int,
-        trunk_epochs: int = 50,
-        expert_epochs: int = 20,
-        trunk_hidden: tuple[int, ...] = (500, 500, 2000),
-        latent_dim: int = 10,
-        expert_hidden: tuple[int, ...] = (128,),
-        expert_dims: int | None = 256,
-        max_experts: int = 64,
-        n_neighbors: int | None = None,
-        max_graph_points: int | None = 20000,
-        resolution: float | None = None,
-        chain_share: float = 0.8,
+        trunk: Trunk = Trunk(),
+        experts: Experts = Experts(),
+        graph: Graph = Graph(),
+        n_clusters: int | None = None,
         min_cluster_size: int = 5,
-        merge_every: int = 4,
-        smoothing: float = 0.9,
-        temperature: float = 0.1,
-        contrast: float = 1.0,
-        border_weight: float = 0.3,
-        trunk_dropout: float = 0.2,
-        learning_rate: float = 1e-3,
         image_shape: tuple[int, ...] | None = None,
         image_blur: float = 0.036,
-        n_clusters: int | None = None,
+        learning_rate: float = 1e-3,
         random_state: int = 0,
-        verbose: bool = True,
+        verbose: bool = False,
     ):
         super().__init__()
         if image_shape is not None:
             image_shape = check_image_shape(image_shape, n_features)
+        trunk, experts, graph = as_group("trunk", trunk), as_group("experts", experts), as_group("graph", graph)
         self.save_hyperparameters()
+        self.hparams.update(trunk=trunk, experts=experts, graph=graph, image_shape=image_shape)
         torch.manual_seed(random_state)
-        self.trunk = ExpertBank(n_features, trunk_hidden, latent_dim, max_experts=1)
-        seen = n_features if expert_dims is None else min(n_features, expert_dims)
+        self.trunk = ExpertBank(n_features, trunk.hidden, trunk.latent_dim, max_experts=1)
+        seen = n_features if experts.dims is None else min(n_features, experts.dims)
         # Told n_clusters, there are at least that many slots: the fit must be able to keep K experts.
-        self.bank = ExpertBank(seen, expert_hidden, latent_dim, max_experts=max(max_experts, n_clusters or 0))
+        self.bank = ExpertBank(seen, experts.hidden, experts.latent_dim,
+                               max_experts=max(experts.max_experts, n_clusters or 0))
         self.trunk.active[0] = True
         self.bank.active[0] = True  # the seed expert, copied into every expert later
         self.register_buffer("feature_mean", torch.zeros(n_features))
@@ -213,12 +156,7 @@ class MixAEGraphModule(L.LightningModule):
         self.register_buffer("log_prior", torch.zeros(self.bank.max_experts))
         # Final cluster of every slot (-1: inactive); set at the end of a fit.
         self.register_buffer("cluster_of_slot", torch.full((self.bank.max_experts,), -1, dtype=torch.long))
-        self.recorder = TreeRecorder()
-        self.tree_sizes: dict[int, int] = {}
-        self.tree_weights: dict[tuple[int, int], float] = {}
-        self.final_slots: np.ndarray | None = None  # expert of every training point after the fit
-        self.initial_slots: np.ndarray | None = None  # the first partition's, before any expert trained
-        self.restored_connectivity: dict | None = None  # graph and labels from a checkpoint
+        self.state = FitState()  # graph, labels, history: what the graph steps decide
         self._epoch_log: dict[str, tuple] = {}  # name -> (batch-weighted sum, count) this epoch
 
     # ------------------------------------------------------------------ data scaling
@@ -333,9 +271,9 @@ class MixAEGraphModule(L.LightningModule):
 
     def fit_labels(self) -> np.ndarray:
         """Cluster of every training point: its most likely expert (the router), then its tree cut."""
-        if self.final_slots is None:
-            raise RuntimeError("the module has not finished a fit in this process")
-        return self.cluster_of_slot[torch.as_tensor(self.final_slots)].cpu().numpy()
+        if self.state.final_slots is None:
+            raise RuntimeError("the module has not finished a fit")
+        return self.cluster_of_slot[torch.as_tensor(self.state.final_slots)].cpu().numpy()
 
     def predict_step(self, batch, batch_idx):
         (x,) = batch
@@ -348,13 +286,13 @@ class MixAEGraphModule(L.LightningModule):
             self.fit_scaling(datamodule.X)
 
     def training_step(self, batch, batch_idx):
-        if self.current_epoch < self.hparams.trunk_epochs:
+        if self.current_epoch < self.hparams.trunk.epochs:
             return self._trunk_step(batch)
         return self._expert_step(batch)
 
     def _trunk_step(self, batch):
         x = self.standardize(batch[0])
-        trunk = F.mse_loss(self.trunk(F.dropout(x, self.hparams.trunk_dropout))[0][:, 0], x)
+        trunk = F.mse_loss(self.trunk(F.dropout(x, self.hparams.trunk.dropout))[0][:, 0], x)
         if self.global_step % 2:  # the seed expert trains on every other step (half the cost)
             self._add_to_epoch_log({"train/trunk": trunk}, len(x))
             return trunk
@@ -374,7 +312,7 @@ class MixAEGraphModule(L.LightningModule):
         errors = self.bank_errors(torch.cat([x, neighbour[across]]), slots)
         # The M-step in deviance units: each expert's error weighs 1 / its noise variance.
         errors = self.deviance(errors / self.error_scale)
-        probabilities = soft_assignment(errors[:b], self.hparams.temperature)
+        probabilities = soft_assignment(errors[:b], self.hparams.experts.temperature)
         neighbour_errors = errors.new_zeros(b, len(slots)).index_put((across,), errors[b:])
         # The E-step's assignment (graph-smoothed, fixed for the epoch) weighs the reconstruction;
         # a point without an expert (an isolated speck) goes by its soft assignment.
@@ -384,7 +322,7 @@ class MixAEGraphModule(L.LightningModule):
             errors[:b], probabilities, responsibilities, neighbour_errors, None, weight,
             torch.where(known, column, 0), torch.where(known, neighbour_column, 0),
             alpha=0.0, beta=0.0, gamma=0.0,  # the E-step does what MIXAE's regularisers did
-            border_weight=self.hparams.border_weight, contrast=self.hparams.contrast,
+            border_weight=self.hparams.experts.border_weight, contrast=self.hparams.experts.contrast,
             anchor_labels=torch.where(column >= 0, column, -1),
         )
         parts = {f"train/{name}": value for name, value in parts.items()}
@@ -423,43 +361,18 @@ class MixAEGraphModule(L.LightningModule):
     @property
     def cluster_tree(self):
         """The cluster tree (a networkx DiGraph) of the last fit."""
-        return build_cluster_tree(self.tree_sizes, self.tree_weights, self.recorder.events)
-
-    def fit_state(self) -> dict:
-        """What a fit knows besides its tensors: history, tree, graph and labels (tensors and plain
-        values only, so that checkpoints load with ``weights_only=True``)."""
-        state = {
-            "history": self.recorder.state_dict(),
-            "tree_sizes": {int(k): int(v) for k, v in self.tree_sizes.items()},
-            "tree_weights": [[int(a), int(b), float(w)] for (a, b), w in self.tree_weights.items()],
-        }
-        if self.final_slots is not None:
-            state["final_slots"] = torch.as_tensor(self.final_slots, dtype=torch.long)
-        if self.initial_slots is not None:
-            state["initial_slots"] = torch.as_tensor(self.initial_slots, dtype=torch.long)
-        datamodule = self._trainer.datamodule if self._trainer is not None else None
-        if datamodule is not None and datamodule.point_graph is not None:
-            state["graph"] = datamodule.point_graph.state_dict()
-            state["labels"] = torch.as_tensor(datamodule.labels, dtype=torch.long)
-        return state
-
-    def load_fit_state(self, state: dict) -> None:
-        self.recorder.load_state_dict(state["history"])
-        self.tree_sizes = {int(k): v for k, v in state["tree_sizes"].items()}
-        self.tree_weights = {(a, b): w for a, b, w in state["tree_weights"]}
-        if "final_slots" in state:
-            self.final_slots = state["final_slots"].numpy()
-        if "initial_slots" in state:
-            self.initial_slots = state["initial_slots"].numpy()
-        if "graph" in state:
-            self.restored_connectivity = {"graph": PointGraph.from_state_dict(state["graph"]),
-                                          "labels": state["labels"].numpy()}
+        return build_cluster_tree(self.state.tree_sizes, self.state.tree_weights, self.state.history.events)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["mixae_graph"] = self.fit_state()
+        checkpoint["mixae_graph"] = self.state.state_dict()
+        # Plain values only, so that checkpoints load with weights_only=True.
+        hyper = checkpoint.get("hyper_parameters")
+        if hyper is not None:
+            for name in ("trunk", "experts", "graph"):
+                hyper[name] = as_dict(as_group(name, hyper[name]))
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("mixae_graph")
         if state is None:
             raise ValueError("not a mixae-graph checkpoint: it has no 'mixae_graph' entry")
-        self.load_fit_state(state)
+        self.state = FitState.from_state_dict(state)

@@ -16,6 +16,12 @@ Routing of a point ``x`` with the gate's probabilities ``p_c(x)`` over clusters:
   served by the lowest node whose clusters together hold ``p >= confidence`` and that has an expert;
 - with ``pairs=True``, when the two most likely clusters touch in the graph, their pair expert
   (trained on both) replaces their two experts, with weight ``p_a + p_b``.
+
+With ``prune=True`` a node keeps an expert of its own only when it earns it: its out-of-fold score
+(``FOLDS``-fold, accuracy or negative squared error) on its own labelled points beats that of the
+expert that would serve them otherwise, its nearest kept ancestor's. The tree of gates is pruned
+as a decision tree is, by held-out evidence: where the clusters do not carry the target (one
+function for all, too few labels per cluster), the parent, and at the top the global model, serves.
 """
 
 from __future__ import annotations
@@ -26,15 +32,19 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import KFold
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .routing import spread
+from .settings import Graph
+from .tree import cut_tree, leaf_slots
 
 FLOATS = (np.float64, np.float32)  # the experts see the data as given; the gate converts for itself
-from .tree import cut_tree, leaf_slots
+# Folds of the out-of-fold scores that decide which tree nodes keep an expert (``prune``).
+FOLDS = 5
 
 
 class _Constant:
@@ -108,6 +118,10 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         served by its nearest ancestor's.
     confidence : float, default=0.5
         Below this top probability a point is served higher in the tree (see the module's text).
+    prune : bool, default=True
+        A tree node keeps its expert only if that expert's out-of-fold score on the node's own
+        labelled points beats the expert that would serve them instead (see the module's text).
+        False: every node with ``min_labelled`` labels keeps its expert.
 
     Attributes
     ----------
@@ -115,7 +129,11 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
     n_clusters_ : int
     experts_ : dict
         Tree node -> fitted expert; nodes ``0..n_clusters_-1`` are the clusters, the others
-        their joins up to the root (the global expert). A node without enough labels is absent.
+        their joins up to the root (the global expert). A node without enough labels, or pruned,
+        is absent.
+    node_scores_ : dict
+        With ``prune``, tree node -> ``(own, served)``: the out-of-fold score on the node's
+        labelled points of its own expert and of the expert that would serve it instead.
     pair_experts_ : dict
         ``(a, b)`` -> fitted expert, with ``pairs=True``.
     touching_pairs_ : list of tuple
@@ -124,7 +142,7 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         Tree node -> its parent node (None at the root).
     node_clusters_ : dict
         Tree node -> the sorted tuple of clusters under it.
-    serving_node_ : ndarray of shape (n_clusters_,)
+    serving_node_ : ndarray of shape (``n_clusters_``,)
         The node whose expert serves each cluster.
     classes_ : ndarray, for classifiers.
     updated_experts_ : list
@@ -132,7 +150,7 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
     """
 
     def __init__(self, gate=None, expert=None, *, top_k=2, border=1.0, pairs=False, min_labelled=5,
-                 confidence=0.5):
+                 confidence=0.5, prune=True):
         self.gate = gate
         self.expert = expert
         self.top_k = top_k
@@ -140,6 +158,7 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         self.pairs = pairs
         self.min_labelled = min_labelled
         self.confidence = confidence
+        self.prune = prune
 
     # ------------------------------------------------------------------ kind of estimator
     def _expert(self):
@@ -204,7 +223,7 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         self._X, self._y = X, y
         self._labels, self._weights_of = labels[: len(X)], membership[: len(X)]
         self._border_of = self._border_points(len(X))
-        self.experts_, self.pair_experts_ = {}, {}
+        self._trained, self._out_of_fold, self.pair_experts_ = {}, {}, {}
         for node in self.node_clusters_:
             self._fit_node(node)
         self.touching_pairs_ = self._touching_pairs() if self.pairs else []
@@ -235,7 +254,9 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         graph = getattr(self.gate_, "latent_graph_", None)
         if graph is None:
             return probabilities
-        return spread(probabilities, sparse.csr_matrix(graph), getattr(self.gate_, "smoothing", 0.9))
+        module = getattr(self.gate_, "module_", None)  # a MixAEGraph gate smooths as it was set to
+        alpha = module.hparams.graph.smoothing if module is not None else Graph().smoothing
+        return spread(probabilities, sparse.csr_matrix(graph), alpha)
 
     def _border_points(self, n_labelled: int):
         """Labelled points with a graph neighbour in each cluster, ``(n_labelled, n_clusters_)`` bool."""
@@ -269,9 +290,57 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         if n_inside >= self.min_labelled or self.parent_[node] is None:
             if n_inside == 0:
                 raise ValueError("no labelled points: GatedExperts needs some labelled X, y")
-            self.experts_[node] = self._train(keep, weight)
+            self._trained[node] = self._train(keep, weight)
+            if self.prune:
+                self._out_of_fold[node] = self._predict_out_of_fold(keep, weight)
         else:
-            self.experts_.pop(node, None)
+            self._trained.pop(node, None)
+            self._out_of_fold.pop(node, None)
+
+    def _predict_out_of_fold(self, keep, weight) -> np.ndarray:
+        """Each of the node's training points predicted by an expert trained on the other folds:
+        ``(n_labelled,)`` (NaN outside the node), or ``(n_labelled, n_classes)`` probabilities."""
+        rows = np.flatnonzero(keep)
+        shape = (len(self._y), len(self.classes_)) if self._is_classifier() else (len(self._y),)
+        out = np.full(shape, np.nan)
+        if len(rows) < 2:
+            return out
+        folds = KFold(min(FOLDS, len(rows)), shuffle=True, random_state=0)
+        for train, test in folds.split(rows):
+            subset = np.zeros(len(self._y), bool)
+            subset[rows[train]] = True
+            expert = self._train(subset, weight[train])
+            out[rows[test]] = self._expert_output(expert, self._X[rows[test]])
+        return out
+
+    def _held_out_score(self, node, rows) -> float:
+        """Out-of-fold score of ``node``'s expert on labelled ``rows``: accuracy, or minus the mean
+        squared error (higher is better)."""
+        predicted = self._out_of_fold[node][rows]
+        if self._is_classifier():
+            return float(np.mean(self.classes_[predicted.argmax(1)] == self._y[rows]))
+        return -float(np.mean((predicted - self._y[rows]) ** 2))
+
+    def _prune(self) -> dict:
+        """The nodes that keep their expert: from the root down, a node whose out-of-fold score on
+        its own labelled points does not beat its nearest kept ancestor's on the same points is
+        served by that ancestor."""
+        kept = dict(self._trained)
+        self.node_scores_ = {}
+        if not self.prune:
+            return kept
+        for node in sorted(self._trained, reverse=True):  # the root first: joins follow their children
+            server = self.parent_[node]
+            while server is not None and server not in kept:
+                server = self.parent_[server]
+            if server is None:
+                continue
+            rows = np.flatnonzero(np.isin(self._labels, self.node_clusters_[node]))
+            own, served = self._held_out_score(node, rows), self._held_out_score(server, rows)
+            self.node_scores_[node] = (own, served)
+            if not own > served:
+                del kept[node]
+        return kept
 
     def _fit_pair(self, pair):
         keep, weight, n_inside = self._training_set(pair)
@@ -289,7 +358,9 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         return [(a, b) for a in range(self.n_clusters_) for b in range(a + 1, self.n_clusters_) if between[a, b] > 0]
 
     def _serve(self):
-        """The node whose expert serves each cluster: itself, or its nearest ancestor with one."""
+        """The experts that serve (pruned), and the node whose expert serves each cluster: itself,
+        or its nearest ancestor with one."""
+        self.experts_ = self._prune()
         serving = []
         for c in range(self.n_clusters_):
             node = c

@@ -18,8 +18,6 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-from mixae_graph.experts import ExpertBank
-
 # Label spreading's steps: alpha**20 = 0.12 at alpha 0.9, so the walk has nearly reached its limit.
 SPREAD_STEPS = 20
 
@@ -185,46 +183,11 @@ def hard_assignment(errors: Tensor) -> Tensor:
     return errors.argmin(dim=1)
 
 
-@torch.no_grad()
-def route(
-    bank: ExpertBank,
-    x: Tensor,
-    temperature: float,
-    batch_size: int = 4096,
-    slots: Tensor | None = None,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Route many points through the bank, ``batch_size`` at a time, without gradients.
-
-    Each chunk runs on the bank's device; results come back on the device of ``x``.
-
-    Parameters
-    ----------
-    bank : ExpertBank
-    x : Tensor of shape (n, n_features)
-    temperature : float
-        Temperature of :func:`soft_assignment`.
-    batch_size : int, default=4096
-    slots : LongTensor of shape (k,), default=None
-        Experts to route among; None means ``bank.active_slots``.
-
-    Returns
-    -------
-    labels : LongTensor of shape (n,)
-        Column indices into ``slots`` (by default into ``bank.active_slots``), not slot ids.
-    probabilities : Tensor of shape (n, k)
-    errors : Tensor of shape (n, k)
-    """
-    _check_temperature(temperature)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    device = bank.active.device
-    slots = bank.active_slots if slots is None else torch.as_tensor(slots, device=device)
-    chunks = []
-    for start in range(0, len(x), batch_size):
-        chunk = x[start : start + batch_size].to(device)
-        chunks.append(bank.errors(chunk, slots).to(x.device))
-    errors = torch.cat(chunks) if chunks else x.new_zeros(0, len(slots))  # (n, k)
-    return hard_assignment(errors), soft_assignment(errors, temperature), errors
+def cluster_probabilities(probabilities: Tensor, cluster_of_column: Tensor, n_clusters: int) -> Tensor:
+    """Soft assignment to clusters: the experts' probabilities ``(n, k)`` summed over the experts of
+    each cluster (``cluster_of_column``: the cluster of each of the ``k`` columns), ``(n, n_clusters)``."""
+    out = probabilities.new_zeros(len(probabilities), n_clusters)
+    return out.index_add_(1, cluster_of_column.to(probabilities.device), probabilities)
 
 
 def _check_temperature(temperature: float) -> None:

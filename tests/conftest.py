@@ -17,7 +17,7 @@ MNIST_FILE = ROOT.parent / "shared" / "data" / "mnist10k.npz"
 
 # Small epoch budgets and 256-point batches (a quarter of the default's steps on digits) keep the
 # suite fast; quality floors in the tests are set below the benchmark's.
-FAST = dict(trunk_epochs=30, expert_epochs=8, merge_every=4, batch_size=256)
+FAST = dict(trunk=dict(epochs=30), experts=dict(epochs=8), graph=dict(merge_every=4), batch_size=256)
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +39,7 @@ def digits():
 def digits_model(digits):
     from mixae_graph import MixAEGraph
 
-    return MixAEGraph(trunk_epochs=60, expert_epochs=12, image_shape=digits.image_shape, random_state=0).fit(digits.X)
+    return MixAEGraph(trunk=dict(epochs=60), experts=dict(epochs=12), image_shape=digits.image_shape, random_state=0).fit(digits.X)
 
 
 @pytest.fixture(scope="session")

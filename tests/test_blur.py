@@ -41,25 +41,25 @@ def test_no_blur_when_it_cannot_reach_a_neighbour(shape, fraction):
 
 def test_module_blurs_images_in_its_scaling_and_in_every_standardized_point():
     X = np.random.default_rng(0).random((50, 64)).astype(np.float32)
-    module = MixAEGraphModule(n_features=64, image_shape=[8, 8], image_blur=0.1, trunk_hidden=(16,),
-                              expert_dims=None, verbose=False)
+    module = MixAEGraphModule(n_features=64, image_shape=[8, 8], image_blur=0.1, trunk=dict(hidden=(16,)),
+                              experts=dict(dims=None))
     assert module.hparams.image_shape == (8, 8)  # a YAML list becomes the checked tuple
     module.fit_scaling(X)
     blurred = gaussian_blur(torch.as_tensor(X), (8, 8), 0.1)
     np.testing.assert_allclose(module.feature_mean, blurred.mean(0), rtol=1e-5, atol=1e-6)
     expected = (blurred - module.feature_mean) / module.feature_scale
     np.testing.assert_allclose(module.standardize(torch.as_tensor(X)), expected, rtol=1e-5, atol=1e-5)
-    for plain in (MixAEGraphModule(n_features=64, trunk_hidden=(16,), expert_dims=None, verbose=False),
-                  MixAEGraphModule(n_features=64, image_shape=(8, 8), image_blur=0.0, trunk_hidden=(16,),
-                                   expert_dims=None, verbose=False)):  # not images; images, blur off
+    for plain in (MixAEGraphModule(n_features=64, trunk=dict(hidden=(16,)), experts=dict(dims=None)),
+                  MixAEGraphModule(n_features=64, image_shape=(8, 8), image_blur=0.0, trunk=dict(hidden=(16,)),
+                                   experts=dict(dims=None))):  # not images; images, blur off
         plain.fit_scaling(X)
         np.testing.assert_allclose(plain.feature_mean, X.mean(0), rtol=1e-5)
 
 
 def test_images_are_blurred_by_default():
     X = np.random.default_rng(0).random((50, 784)).astype(np.float32)
-    module = MixAEGraphModule(n_features=784, image_shape=(28, 28), trunk_hidden=(16,), expert_dims=None,
-                              verbose=False)
+    module = MixAEGraphModule(n_features=784, image_shape=(28, 28), trunk=dict(hidden=(16,)),
+                              experts=dict(dims=None))
     module.fit_scaling(X)
     blurred = gaussian_blur(torch.as_tensor(X), (28, 28), module.hparams.image_blur)
     assert module.hparams.image_blur > 0 and not torch.allclose(blurred, torch.as_tensor(X))

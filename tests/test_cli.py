@@ -19,8 +19,8 @@ ENV = {**os.environ, "NUMBA_CACHE_DIR": str(ROOT / ".cache" / "numba")}
 # the plumbing is under test here. Such a short, narrow trunk splits one of the blobs on seed 0 at
 # the default batches (5 steps), or with the default 20% input dropout (at every default the blobs
 # come out 3 / 3 / 3 on seeds 0-2).
-TINY = ["--model.trunk_epochs", "3", "--model.expert_epochs", "4", "--model.trunk_hidden", "[64,64]",
-        "--model.trunk_dropout", "0", "--data.batch_size", "256", "--quiet", "true"]
+TINY = ["--model.trunk.epochs", "3", "--model.experts.epochs", "4", "--model.trunk.hidden", "[64,64]",
+        "--model.trunk.dropout", "0", "--data.batch_size", "256", "--quiet", "true"]
 
 
 def run_cli(*args, cwd):
@@ -56,7 +56,8 @@ def test_fit_writes_labels_checkpoint_config_and_metrics(fitted):
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert (run_dir / "metrics.csv").is_file()
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
-    assert config["model"]["trunk_epochs"] == 3 and config["model"]["expert_epochs"] == 4
+    assert config["model"]["trunk"]["epochs"] == 3 and config["model"]["experts"]["epochs"] == 4
+    assert config["model"]["trunk"]["hidden"] == [64, 64] and config["model"]["graph"]["merge_every"] == 4
     assert config["data"]["source"] == str(fitted["data"])
     assert "experts" in fitted["stdout"] and "ARI" in fitted["stdout"]
     assert str(run_dir / "labels.csv") in fitted["stdout"]
@@ -93,12 +94,14 @@ def test_predict_from_last_checkpoint_repeats_the_fit(fitted):
 def test_print_config(tmp_path):
     result = run_cli("fit", "--print_config", cwd=tmp_path)
     config = yaml.safe_load(result.stdout)
-    from mixae_graph.estimator import _DEFAULTS
+    from mixae_graph.settings import Trunk
 
-    assert config["model"]["trunk_epochs"] == _DEFAULTS["trunk_epochs"]  # the module's own default
+    assert config["model"]["trunk"] == {"epochs": 50, "hidden": [500, 500, 2000], "latent_dim": 10, "dropout": 0.2}
+    assert Trunk().epochs == 50  # the group's own default, not a copy in the CLI
+    assert config["model"]["verbose"] is True  # the CLI shows its graph steps (--quiet hides them)
     assert config["trainer"]["reload_dataloaders_every_n_epochs"] == 1
     assert config["checkpoint"]["save_last"] is True
-    assert "max_epochs" not in config["trainer"]  # linked: trunk_epochs + expert_epochs
+    assert "max_epochs" not in config["trainer"]  # linked: trunk.epochs + experts.epochs
 
 
 def test_bad_data_gives_one_readable_line(tmp_path):

@@ -17,15 +17,15 @@ from mixae_graph.metrics import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "NUMBA_CACHE_DIR": str(ROOT / ".cache" / "numba")}
-EPOCHS = dict(trunk_epochs=4, expert_epochs=8, merge_every=2, trunk_hidden=(64, 64))
+EPOCHS = dict(trunk=dict(epochs=4, hidden=(64, 64)), experts=dict(epochs=8), graph=dict(merge_every=2))
 
 
 def test_two_process_ddp_fit_agrees_across_ranks_and_matches_single_process(tmp_path):
     X, y = make_blobs(n_samples=3000, n_features=30, centers=4, random_state=0)
     data = tmp_path / "blobs.npz"
     np.savez(data, X=X.astype(np.float32), y=y)
-    settings = [f"--model.{key}={list(value) if isinstance(value, tuple) else value}"
-                for key, value in EPOCHS.items()]
+    settings = [f"--model.{group}.{key}={list(value) if isinstance(value, tuple) else value}"
+                for group, values in EPOCHS.items() for key, value in values.items()]
     result = subprocess.run(
         [sys.executable, "-m", "mixae_graph.cli", "fit", "--data.source", str(data),
          "--config", str(ROOT / "configs" / "trainer" / "ddp.yaml"),

@@ -33,7 +33,7 @@ def test_two_manifolds_found_where_kmeans_fails(name, request):
     data = request.getfixturevalue(name)
     # 12 expert epochs, not FAST's 8: the router learns the graph's borders where the moons' tips
     # nearly touch in a few E-steps more (at 8, 4 of the 1,000 points still go to the other moon).
-    model = MixAEGraph(**{**FAST, "expert_epochs": 12}, random_state=0).fit(data.X)
+    model = MixAEGraph(**{**FAST, "experts": dict(epochs=12)}, random_state=0).fit(data.X)
     kmeans = KMeans(n_clusters=2, n_init=10, random_state=0).fit_predict(data.X)
     assert model.n_experts_ == 2
     assert adjusted_rand_score(data.y, model.labels_) >= 0.99
@@ -137,7 +137,7 @@ def test_subnormals_flushed_during_a_fit_and_restored_after_a_failure(blobs):
 
     X, y = blobs
     fail = Fail()
-    module = MixAEGraphModule(n_features=X.shape[1], trunk_epochs=2, expert_epochs=1, verbose=False)
+    module = MixAEGraphModule(n_features=X.shape[1], trunk=dict(epochs=2), experts=dict(epochs=1))
     trainer = L.Trainer(max_epochs=3, accelerator="cpu", logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False, callbacks=[fail])
     assert not flushing_subnormals()
@@ -160,18 +160,18 @@ def test_checkpoint_after_split_reloads_and_predicts_the_same(blobs, tmp_path):
     X, y = blobs
     L.seed_everything(0)
     datamodule = MixAEDataModule.from_arrays(X, batch_size=128)
-    module = MixAEGraphModule(n_features=X.shape[1], trunk_epochs=6, expert_epochs=3, expert_dims=8, verbose=False)
+    module = MixAEGraphModule(n_features=X.shape[1], trunk=dict(epochs=6), experts=dict(epochs=3, dims=8))
     checkpoint = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path, save_last=True, every_n_epochs=1)
     trainer = L.Trainer(max_epochs=9, accelerator="cpu", logger=False, callbacks=[checkpoint],
                         enable_progress_bar=False, enable_model_summary=False,
                         reload_dataloaders_every_n_epochs=1)
     trainer.fit(module, datamodule)
-    assert module.recorder.events[0]["kind"] == "split" and module.bank.n_active >= 2
+    assert module.state.history.events[0]["kind"] == "split" and module.bank.n_active >= 2
 
     restored = MixAEGraphModule.load_from_checkpoint(tmp_path / "last.ckpt", weights_only=True)
     assert restored.bank.n_active == module.bank.n_active
     torch.testing.assert_close(restored.basis, module.basis)  # the experts' 8 coordinates of 20 features
-    assert restored.recorder.events == module.recorder.events
+    assert restored.state.history.events == module.state.history.events
     x = torch.as_tensor(X)
     np.testing.assert_array_equal(restored.predict_step((x,), 0).numpy(), module.predict_step((x,), 0).numpy())
     assert len(restored.cluster_tree) == len(module.cluster_tree)
@@ -181,7 +181,7 @@ def test_checkpoint_after_split_reloads_and_predicts_the_same(blobs, tmp_path):
 def test_experts_in_principal_directions_give_full_reconstruction_errors(blobs):
     X, _ = blobs
     torch.manual_seed(0)
-    module = MixAEGraphModule(n_features=X.shape[1], expert_dims=6, verbose=False)
+    module = MixAEGraphModule(n_features=X.shape[1], experts=dict(dims=6))
     module.fit_scaling(X)
     assert module.projects and module.bank.n_features == 6
     torch.testing.assert_close(module.basis.T @ module.basis, torch.eye(6), atol=1e-5, rtol=0)
@@ -199,7 +199,7 @@ def test_experts_in_principal_directions_give_full_reconstruction_errors(blobs):
 
 @pytest.mark.parametrize("expert_dims", [None, 20, 64])
 def test_experts_see_the_input_itself_when_it_is_narrow_enough(expert_dims):
-    module = MixAEGraphModule(n_features=20, expert_dims=expert_dims, verbose=False)
+    module = MixAEGraphModule(n_features=20, experts=dict(dims=expert_dims))
     module.fit_scaling(np.random.default_rng(0).normal(size=(50, 20)))
     assert not module.projects and module.bank.n_features == 20
     torch.testing.assert_close(module.basis, torch.eye(20))
@@ -209,7 +209,7 @@ def test_experts_see_the_input_itself_when_it_is_narrow_enough(expert_dims):
 def test_trunk_restores_inputs_from_a_copy_with_features_dropped(blobs, dropout):
     X, _ = blobs
     torch.manual_seed(0)
-    module = MixAEGraphModule(n_features=X.shape[1], trunk_dropout=dropout, verbose=False)
+    module = MixAEGraphModule(n_features=X.shape[1], trunk=dict(dropout=dropout))
     module.fit_scaling(X)
     seen = []
     module.trunk.register_forward_hook(lambda bank, inputs, output: seen.append((inputs[0], output[0])))
@@ -234,12 +234,12 @@ def test_bad_input_is_refused_clearly(blobs):
     X, _ = blobs
     with pytest.raises(ValueError, match="NaN"):
         MixAEGraph(**FAST).fit(np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X))
-    with pytest.raises(ValueError, match="n_neighbors"):
-        MixAEGraph(**FAST, n_neighbors=15).fit(X[:10])
-    with pytest.raises(ValueError, match="temperature"):
-        MixAEGraph(temperature=-1.0).fit(X)
-    with pytest.raises(ValueError, match="max_experts"):
-        MixAEGraph(max_experts=0).fit(X)
+    with pytest.raises(ValueError, match="graph.n_neighbors"):
+        MixAEGraph(**{**FAST, "graph": dict(n_neighbors=15)}).fit(X[:10])
+    with pytest.raises(ValueError, match="experts.temperature"):
+        MixAEGraph(experts=dict(temperature=-1.0)).fit(X)
+    with pytest.raises(ValueError, match="experts.max_experts"):
+        MixAEGraph(experts=dict(max_experts=0)).fit(X)
 
 
 def test_predict_checks_the_feature_count(digits_model, digits):
@@ -248,8 +248,8 @@ def test_predict_checks_the_feature_count(digits_model, digits):
 
 
 # ---------------------------------------------------------------------------- scikit-learn contract
-TINY = dict(trunk_epochs=2, expert_epochs=2, trunk_hidden=(16,), expert_hidden=(8,), n_neighbors=5,
-            merge_every=1)
+TINY = dict(trunk=dict(epochs=2, hidden=(16,)), experts=dict(epochs=2, hidden=(8,)),
+            graph=dict(n_neighbors=5, merge_every=1))
 
 
 # scikit-learn asks transform to agree to 1e-7 (relative) between two row orders; float32 matrix
@@ -278,7 +278,7 @@ def test_row_order_changes_transform_only_by_float32_rounding():
 
 def test_same_seed_gives_identical_labels_and_experts(blobs):
     X, _ = blobs
-    settings = dict(trunk_epochs=10, expert_epochs=6, merge_every=2, random_state=3)
+    settings = dict(trunk=dict(epochs=10), experts=dict(epochs=6), graph=dict(merge_every=2), random_state=3)
     first, second = MixAEGraph(**settings).fit(X), MixAEGraph(**settings).fit(X)
     np.testing.assert_array_equal(first.labels_, second.labels_)
     np.testing.assert_array_equal(first.transform(X), second.transform(X))

@@ -13,8 +13,8 @@ from mixae_graph.module import MIN_NOISE_VAR, MixAEGraphModule
 
 
 def two_expert_module():
-    module = MixAEGraphModule(n_features=4, trunk_hidden=(8,), expert_hidden=(4,), latent_dim=2, expert_dims=None,
-                              max_experts=4, verbose=False)
+    module = MixAEGraphModule(n_features=4, trunk=dict(hidden=(8,), latent_dim=2),
+                              experts=dict(hidden=(4,), latent_dim=2, dims=None, max_experts=4))
     module.bank.add_expert(source=0)  # slots 0 and 1 active
     return module
 
@@ -53,12 +53,12 @@ def test_honour_n_clusters_bisects_the_largest_expert_at_its_bridge():
     # One expert over two 10-cliques joined by one edge, another over a 4-clique; told 3 clusters.
     edges = clique_edges(range(10)) + clique_edges(range(10, 20)) + [(9, 10, 1.0)] + clique_edges(range(20, 24))
     graph = graph_from_edges(24, edges)
-    module = MixAEGraphModule(n_features=4, trunk_hidden=(8,), expert_hidden=(4,), latent_dim=2, expert_dims=None,
-                              max_experts=4, n_clusters=3, verbose=False)
+    module = MixAEGraphModule(n_features=4, trunk=dict(hidden=(8,), latent_dim=2),
+                              experts=dict(hidden=(4,), latent_dim=2, dims=None, max_experts=4), n_clusters=3)
     other = module.bank.add_expert(source=0)
     labels, splits = honour_n_clusters(module, graph, np.array([0] * 20 + [other] * 4), epoch=7)
     assert splits == 1 and module.bank.n_active == 3
     assert len(set(labels[:10].tolist())) == 1 and len(set(labels[10:20].tolist())) == 1
     assert labels[0] != labels[10] and set(labels[20:].tolist()) == {other}
-    event = module.recorder.events[-1]
+    event = module.state.history.events[-1]
     assert event["rule"] == "n_clusters" and event["parent"] == 0 and event["epoch"] == 7

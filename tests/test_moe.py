@@ -39,13 +39,32 @@ def hand_data(rng, n, cluster, confidence=0.9):
     return np.hstack([p, x]), y
 
 
+def hand_set(rng):
+    parts = [hand_data(rng, 40, 0), hand_data(rng, 3, 1), hand_data(rng, 40, 2)]  # cluster 1: 3 labels
+    return np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
 @pytest.fixture
 def hand_model():
+    """Every node with enough labels keeps its expert (no pruning): the hierarchy's mechanics."""
     rng = np.random.default_rng(0)
-    parts = [hand_data(rng, 40, 0), hand_data(rng, 3, 1), hand_data(rng, 40, 2)]  # cluster 1: 3 labels
-    X = np.vstack([p[0] for p in parts])
-    y = np.concatenate([p[1] for p in parts])
-    return GatedExperts(HandGate(), LinearRegression(), top_k=1, min_labelled=5).fit(X, y), rng
+    X, y = hand_set(rng)
+    return GatedExperts(HandGate(), LinearRegression(), top_k=1, min_labelled=5, prune=False).fit(X, y), rng
+
+
+def test_a_node_that_does_no_better_than_its_parent_held_out_is_pruned():
+    X, y = hand_set(np.random.default_rng(0))
+    model = GatedExperts(HandGate(), LinearRegression(), top_k=1, min_labelled=5).fit(X, y)
+    # Node 3 joins cluster 0 (y = 2x) and cluster 1 (y = -3x, 3 labels): one line for both predicts
+    # their points held out no better than the root's line does, so the root serves them; clusters
+    # 0 and 2 each follow one line exactly, which beats any expert above them.
+    own, served = model.node_scores_[3]
+    assert own <= served
+    assert sorted(model.experts_) == [0, 2, 4]
+    assert model.serving_node_.tolist() == [0, 4, 2]
+    for cluster in (0, 2):
+        own, served = model.node_scores_[cluster]
+        assert own > served and own > -1e-12  # exact out of fold
 
 
 def test_hierarchy_follows_the_gates_tree(hand_model):
@@ -137,7 +156,7 @@ def moons_gated(moons):
 
     # 15 neighbours, not round(log2 1000) = 10: with them the moons' tips touch in the graph, which
     # the border and pair tests need.
-    gate = MixAEGraph(trunk_epochs=15, expert_epochs=4, merge_every=2, batch_size=256, n_neighbors=15,
+    gate = MixAEGraph(trunk=dict(epochs=15), experts=dict(epochs=4), graph=dict(merge_every=2, n_neighbors=15), batch_size=256,
                       random_state=0)
     X, y = moons.X, moons.y
     return GatedExperts(gate, LogisticRegression(), pairs=True).fit(X[:100], y[:100], X_unlabeled=X[100:]), moons

@@ -18,7 +18,7 @@ from mixae_graph.tree import cut_tree, leaf_slots  # noqa: E402
 def fitted(digits):
     from mixae_graph import MixAEGraph
 
-    return MixAEGraph(trunk_epochs=20, expert_epochs=4, image_shape=digits.image_shape, random_state=0).fit(digits.X)
+    return MixAEGraph(trunk=dict(epochs=20), experts=dict(epochs=4), image_shape=digits.image_shape, random_state=0).fit(digits.X)
 
 
 @pytest.fixture(autouse=True)

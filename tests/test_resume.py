@@ -20,8 +20,8 @@ from sklearn.datasets import make_blobs
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "NUMBA_CACHE_DIR": str(ROOT / ".cache" / "numba")}
 TRUNK_EPOCHS = 4
-SETTINGS = ["--model.trunk_epochs", str(TRUNK_EPOCHS), "--model.expert_epochs", "8",
-            "--model.merge_every", "2", "--model.trunk_hidden", "[64,64]",
+SETTINGS = ["--model.trunk.epochs", str(TRUNK_EPOCHS), "--model.experts.epochs", "8",
+            "--model.graph.merge_every", "2", "--model.trunk.hidden", "[64,64]",
             "--data.batch_size", "256",  # 12 steps an epoch, not the default's 33: three runs share two cores
             "--trainer.enable_progress_bar", "false", "--checkpoint.save_top_k", "-1"]
 
@@ -87,12 +87,13 @@ def test_checkpoint_saved_right_after_the_first_experts_reloads(runs):
     path = next(folder.glob(f"epoch={TRUNK_EPOCHS - 1}-*.ckpt"))
     module = MixAEGraphModule.load_from_checkpoint(path, weights_only=True, map_location="cpu")
     assert module.bank.n_active >= 4  # the 4 blobs, and any small group that holds together
-    assert [event["kind"] for event in module.recorder.events] == ["split"]
-    assert module.recorder.events[0]["children"] == module.bank.active_slots.tolist()
-    labels = module.restored_connectivity["labels"]
+    assert [event["kind"] for event in module.state.history.events] == ["split"]
+    assert module.state.history.events[0]["children"] == module.bank.active_slots.tolist()
+    labels = module.state.labels
     assert labels.shape == (3000,)
     assert set(np.unique(labels[labels >= 0])) <= set(module.bank.active_slots.tolist())
-    assert module.restored_connectivity["graph"].graph.shape == (3000, 3000)
+    assert module.state.graph.graph.shape == (3000, 3000)
+    np.testing.assert_array_equal(module.state.initial_slots, labels)  # saved before any E-step
 
 
 def test_corrupted_checkpoint_is_refused_with_one_line(runs, tmp_path):

@@ -3,12 +3,11 @@ import math
 import pytest
 import torch
 
-from mixae_graph.experts import ExpertBank
 import numpy as np
 import scipy.sparse as sp
 
-from mixae_graph.routing import (deviance, hard_assignment, least_shares, reconstruction_error, route,
-                                  soft_assignment, spread)
+from mixae_graph.routing import (cluster_probabilities, deviance, hard_assignment, least_shares,
+                                  reconstruction_error, soft_assignment, spread)
 
 ERRORS = torch.tensor([[1.0, 2.0], [3.0, 0.0]], dtype=torch.float64)
 
@@ -75,41 +74,10 @@ def test_reconstruction_error_is_mean_squared_over_features():
     torch.testing.assert_close(reconstruction_error(x, reconstruction), expected)
 
 
-@pytest.fixture(scope="module")
-def bank():
-    torch.manual_seed(0)
-    bank = ExpertBank(12, hidden_dims=(8,), latent_dim=3, max_experts=6)
-    for _ in range(4):
-        bank.add_expert()
-    bank.remove_expert(1)  # active slots 0, 2, 3
-    return bank
-
-
-def test_route_matches_one_pass_and_chunking_does_not_matter(bank):
-    x = torch.randn(50, 12)
-    reconstruction, _ = bank(x)
-    errors = reconstruction_error(x, reconstruction).detach()
-    labels, probabilities, routed_errors = route(bank, x, temperature=0.1, batch_size=7)
-    torch.testing.assert_close(routed_errors, errors)
-    torch.testing.assert_close(probabilities, soft_assignment(errors, 0.1))
-    assert torch.equal(labels, hard_assignment(errors))
-    assert probabilities.shape == (50, 3) and labels.max() < 3  # columns of active_slots, not slot ids
-    assert not routed_errors.requires_grad
-
-
-def test_route_among_chosen_slots(bank):
-    x = torch.randn(20, 12)
-    _, _, errors = route(bank, x, temperature=1.0)
-    _, _, chosen = route(bank, x, temperature=1.0, slots=torch.tensor([3, 0]))
-    torch.testing.assert_close(chosen, errors[:, [2, 0]])
-
-
-def test_route_rejects_bad_arguments(bank):
-    with pytest.raises(ValueError, match="temperature"):
-        route(bank, torch.randn(3, 12), temperature=0)
-    with pytest.raises(ValueError, match="batch_size"):
-        route(bank, torch.randn(3, 12), temperature=1.0, batch_size=0)
-
+def test_cluster_probabilities_sum_the_experts_of_each_cluster():
+    p = torch.tensor([[0.5, 0.2, 0.3], [0.1, 0.1, 0.8]])
+    out = cluster_probabilities(p, torch.tensor([1, 0, 1]), 2)  # experts 0 and 2 form cluster 1
+    torch.testing.assert_close(out, torch.tensor([[0.2, 0.8], [0.1, 0.9]]))
 
 
 # ---------------------------------------------------------------------------- least_shares

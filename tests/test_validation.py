@@ -39,7 +39,7 @@ from mixae_graph.datasets import from_arrays, load_dataset, load_file
 DOC = ROOT / "docs" / "validation.md"
 ENV = {**os.environ, "NUMBA_CACHE_DIR": str(ROOT / ".cache" / "numba")}
 ENV.pop("MIXAE_GRAPH_DEBUG", None)
-TINY = dict(trunk_epochs=2, expert_epochs=2, trunk_hidden=(32,), expert_hidden=(16,), n_neighbors=5)
+TINY = dict(trunk=dict(epochs=2, hidden=(32,)), experts=dict(epochs=2, hidden=(16,)), graph=dict(n_neighbors=5))
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(60, 5)).astype(np.float32)
@@ -91,6 +91,11 @@ def fit(X_bad, **settings):
 
 def setting(**settings):
     return fit(X, **settings)
+
+
+def group_setting(group, **values):
+    """A fit with one setting of a group (``trunk``, ``experts``, ``graph``) changed."""
+    return fit(X, **{group: {**TINY[group], **values}})
 
 
 def method(name, X_bad):
@@ -156,7 +161,7 @@ CASES = [
     Case("fit-1-sample", "estimator", "`fit` on one sample", ValueError, r"1 sample\(s\) .*minimum of 2",
          fit(X[:1])),
     Case("fit-too-few-for-graph", "estimator", "`fit` on n_samples <= n_neighbors", ValueError,
-         r"n_samples=5 is too few for the kNN graph: it needs more than n_neighbors=5", fit(X[:5])),
+         r"n_samples=5 is too few for the kNN graph: it needs more than graph.n_neighbors=5", fit(X[:5])),
     Case("fit-text-in-object-array", "estimator", "`fit` on an object array with a string", TypeError,
          r"X must hold numbers, but it holds non-numeric values \(could not convert string to float: 'a'\)",
          fit(np.array([["a", 1.0]] * 60, dtype=object))),
@@ -170,24 +175,31 @@ CASES = [
     Case("fit-sparse", "estimator", "`fit` on a scipy sparse matrix", TypeError, r"dense data is required.*toarray",
          fit(sp.csr_matrix(X))),
     # -- estimator: settings out of range (checked before any training)
-    Case("set-temperature-negative", "estimator", "`temperature=-1`", ValueError, r"temperature must be a positive finite number, got -1",
-         setting(temperature=-1.0)),
-    Case("set-temperature-text", "estimator", "`temperature='hot'`", ValueError, r"temperature must be a positive finite number, got 'hot'",
-         setting(temperature="hot")),
-    Case("set-max-experts-zero", "estimator", "`max_experts=0`", ValueError, r"max_experts must be a positive integer, got 0",
-         setting(max_experts=0)),
+    Case("set-temperature-negative", "estimator", "`experts={'temperature': -1}`", ValueError,
+         r"experts.temperature must be a positive finite number, got -1", group_setting("experts", temperature=-1.0)),
+    Case("set-temperature-text", "estimator", "`experts={'temperature': 'hot'}`", ValueError,
+         r"experts.temperature must be a positive finite number, got 'hot'", group_setting("experts", temperature="hot")),
+    Case("set-max-experts-zero", "estimator", "`experts={'max_experts': 0}`", ValueError,
+         r"experts.max_experts must be a positive integer, got 0", group_setting("experts", max_experts=0)),
+    Case("set-unknown-group-key", "estimator", "`trunk={'epoch': 3}` (a typo)", ValueError,
+         r"trunk has no setting 'epoch' \(did you mean 'epochs'\?\); its settings are: epochs, hidden, latent_dim, dropout",
+         setting(trunk={"epoch": 3})),
+    Case("set-group-not-a-dict", "estimator", "`graph=15`", TypeError,
+         r"graph must be None, a dict or a mixae_graph.settings.Graph, got 15", setting(graph=15)),
+    Case("set-trainer-max-epochs", "estimator", "`trainer={'max_epochs': 5}`", ValueError,
+         r"trainer cannot set max_epochs: the epochs are trunk.epochs \+ experts.epochs", setting(trainer={"max_epochs": 5})),
     Case("set-n-clusters-zero", "estimator", "`n_clusters=0`", ValueError, r"n_clusters must be None or a positive integer, got 0",
          setting(n_clusters=0)),
     Case("set-n-clusters-bool", "estimator", "`n_clusters=True`", ValueError, r"n_clusters must be None or a positive integer, got True",
          setting(n_clusters=True)),
-    Case("set-expert-dims-zero", "estimator", "`expert_dims=0`", ValueError, r"expert_dims must be None or a positive integer, got 0",
-         setting(expert_dims=0)),
-    Case("set-trunk-epochs-negative", "estimator", "`trunk_epochs=-1`", ValueError, r"trunk_epochs must be a positive integer, got -1",
-         setting(trunk_epochs=-1)),
-    Case("set-expert-epochs-negative", "estimator", "`expert_epochs=-1`", ValueError,
-         r"expert_epochs must be a non-negative integer, got -1", setting(expert_epochs=-1)),
-    Case("set-chain-share-above-1", "estimator", "`chain_share=1.5`", ValueError, r"chain_share must be a number in \(0, 1\], got 1.5",
-         setting(chain_share=1.5)),
+    Case("set-expert-dims-zero", "estimator", "`experts={'dims': 0}`", ValueError,
+         r"experts.dims must be None or a positive integer, got 0", group_setting("experts", dims=0)),
+    Case("set-trunk-epochs-negative", "estimator", "`trunk={'epochs': -1}`", ValueError,
+         r"trunk.epochs must be a positive integer, got -1", group_setting("trunk", epochs=-1)),
+    Case("set-expert-epochs-negative", "estimator", "`experts={'epochs': -1}`", ValueError,
+         r"experts.epochs must be a non-negative integer, got -1", group_setting("experts", epochs=-1)),
+    Case("set-chain-share-above-1", "estimator", "`graph={'chain_share': 1.5}`", ValueError,
+         r"graph.chain_share must be a number in \(0, 1\], got 1.5", group_setting("graph", chain_share=1.5)),
     Case("set-image-blur-negative", "estimator", "`image_blur=-0.1`", ValueError,
          r"image_blur must be a non-negative finite number, got -0.1", setting(image_blur=-0.1)),
     Case("set-image-shape-mismatch", "estimator", "`image_shape=(2, 3)` for 5 features", ValueError,
@@ -196,18 +208,18 @@ CASES = [
          r"min_cluster_size must be an integer of at least 2, got 1", setting(min_cluster_size=1)),
     Case("set-n-clusters-above-half", "estimator", "`n_clusters=` more than half the samples", ValueError,
          r"n_clusters=\d+ is more than half of the \d+ samples", setting(n_clusters=10**6)),
-    Case("set-trunk-dropout-1", "estimator", "`trunk_dropout=1.0`", ValueError,
-         r"trunk_dropout must be a number in \[0, 1\), got 1.0", setting(trunk_dropout=1.0)),
+    Case("set-trunk-dropout-1", "estimator", "`trunk={'dropout': 1.0}`", ValueError,
+         r"trunk.dropout must be a number in \[0, 1\), got 1.0", group_setting("trunk", dropout=1.0)),
     Case("set-learning-rate-zero", "estimator", "`learning_rate=0`", ValueError, r"learning_rate must be a positive finite number, got 0",
          setting(learning_rate=0)),
-    Case("set-smoothing-1", "estimator", "`smoothing=1.0`", ValueError, r"smoothing must be a number in \[0, 1\), got 1.0",
-         setting(smoothing=1.0)),
-    Case("set-batch-size-zero", "estimator", "`batch_size=0`", ValueError, r"batch_size must be a positive integer or None, got 0",
+    Case("set-smoothing-1", "estimator", "`graph={'smoothing': 1.0}`", ValueError,
+         r"graph.smoothing must be a number in \[0, 1\), got 1.0", group_setting("graph", smoothing=1.0)),
+    Case("set-batch-size-zero", "estimator", "`batch_size=0`", ValueError, r"batch_size must be None or a positive integer, got 0",
          setting(batch_size=0)),
-    Case("set-n-neighbors-1", "estimator", "`n_neighbors=1`", ValueError, r"n_neighbors must be None or an integer of at least 2",
-         setting(n_neighbors=1)),
-    Case("set-trunk-hidden-zero-width", "estimator", "`trunk_hidden=(0,)`", ValueError,
-         r"trunk_hidden must be a tuple of positive layer widths", setting(trunk_hidden=(0,))),
+    Case("set-n-neighbors-1", "estimator", "`graph={'n_neighbors': 1}`", ValueError,
+         r"graph.n_neighbors must be None or an integer of at least 2", group_setting("graph", n_neighbors=1)),
+    Case("set-trunk-hidden-zero-width", "estimator", "`trunk={'hidden': (0,)}`", ValueError,
+         r"trunk.hidden must be a tuple of positive layer widths", group_setting("trunk", hidden=(0,))),
     Case("set-random-state-none", "estimator", "`random_state=None`", ValueError,
          r"random_state must be an integer seed from 0 to 2\*\*32 - 1, got None", setting(random_state=None)),
     # -- estimator: new data after fit
@@ -268,17 +280,17 @@ CASES = [
          lambda ctx: load_dataset("moonz")),
     # -- command line (real subprocesses; see CLI_RUNS)
     Case("cli-unknown-key", "CLI", "`fit --model.not_a_key 1`", CLIError,
-         r"unrecognized arguments: --model.not_a_key 1\nvalid model keys: n_features, trunk_epochs", cli("cli-unknown-key")),
-    Case("cli-unknown-key-in-yaml", "CLI", "a YAML config with `model: {temprature: 0.2}`", CLIError,
-         r"does not accept option 'model.temprature'\ndid you mean model.temperature\?\nvalid model keys:",
+         r"unrecognized arguments: --model.not_a_key 1\nvalid model keys: n_features, trunk", cli("cli-unknown-key")),
+    Case("cli-unknown-key-in-yaml", "CLI", "a YAML config with `model: {experts: {temprature: 0.2}}`", CLIError,
+         r"does not accept option 'model.experts.temprature'\ndid you mean model.experts.temperature\?",
          cli("cli-unknown-key-in-yaml")),
     Case("cli-python-tag-in-yaml", "CLI", "a YAML config with a `!!python/object/apply:os.system` tag", CLIError,
          r"could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'",
          cli("cli-python-tag-in-yaml")),
-    Case("cli-setting-out-of-range", "CLI", "`fit --model.temperature -1`", CLIError,
-         r"mixae-graph: error: temperature must be a positive finite number, got -1.0", cli("cli-setting-out-of-range")),
-    Case("cli-too-few-samples", "CLI", "`fit --model.n_neighbors 15` on 10 samples", CLIError,
-         r"mixae-graph: error: n_samples=10 is too few for the kNN graph: it needs more than n_neighbors=15",
+    Case("cli-setting-out-of-range", "CLI", "`fit --model.experts.temperature -1`", CLIError,
+         r"mixae-graph: error: experts.temperature must be a positive finite number, got -1.0", cli("cli-setting-out-of-range")),
+    Case("cli-too-few-samples", "CLI", "`fit --model.graph.n_neighbors 15` on 10 samples", CLIError,
+         r"mixae-graph: error: n_samples=10 is too few for the kNN graph: it needs more than graph.n_neighbors=15",
          cli("cli-too-few-samples")),
     Case("cli-corrupt-checkpoint", "CLI", "`predict --ckpt_path` a file of random bytes", CLIError,
          r"could not read checkpoint .*noise\.ckpt: it is not a PyTorch checkpoint", cli("cli-corrupt-checkpoint")),
@@ -290,9 +302,9 @@ CASES = [
 def cli_runs(tmp: Path) -> dict[str, list[str]]:
     """The files the CLI cases read, and their command lines."""
     np.savez(tmp / "small.npz", X=X[:10])
-    (tmp / "typo.yaml").write_text("model:\n  temprature: 0.2\n")
+    (tmp / "typo.yaml").write_text("model:\n  experts:\n    temprature: 0.2\n")
     (tmp / "evil.yaml").write_text(
-        f"model:\n  trunk_epochs: !!python/object/apply:os.system ['touch {tmp / 'pwned'}']\n")
+        f"model:\n  trunk:\n    epochs: !!python/object/apply:os.system ['touch {tmp / 'pwned'}']\n")
     random_bytes(tmp / "noise.ckpt")
     torch.save({"state_dict": {}}, tmp / "foreign.ckpt")
     runs = tmp / "runs"
@@ -300,8 +312,8 @@ def cli_runs(tmp: Path) -> dict[str, list[str]]:
         "cli-unknown-key": ["fit", "--model.not_a_key", "1"],
         "cli-unknown-key-in-yaml": ["fit", "--config", tmp / "typo.yaml"],
         "cli-python-tag-in-yaml": ["fit", "--config", tmp / "evil.yaml"],
-        "cli-setting-out-of-range": ["fit", "--model.temperature", "-1", "--trainer.default_root_dir", runs],
-        "cli-too-few-samples": ["fit", "--data.source", tmp / "small.npz", "--model.n_neighbors", "15",
+        "cli-setting-out-of-range": ["fit", "--model.experts.temperature", "-1", "--trainer.default_root_dir", runs],
+        "cli-too-few-samples": ["fit", "--data.source", tmp / "small.npz", "--model.graph.n_neighbors", "15",
                                 "--trainer.default_root_dir", runs],
         "cli-corrupt-checkpoint": ["predict", "--ckpt_path", tmp / "noise.ckpt"],
         "cli-foreign-checkpoint": ["predict", "--ckpt_path", tmp / "foreign.ckpt"],
@@ -367,7 +379,7 @@ def test_cli_never_ran_the_python_tag_in_yaml(cli_results):
 
 def test_cli_lists_valid_keys_without_the_usage_wall(cli_results):
     stderr = cli_results()["cli-unknown-key"].stderr
-    for key in ("trunk_epochs", "temperature", "n_clusters", "max_experts"):
+    for key in ("trunk", "experts", "graph", "n_clusters", "min_cluster_size"):
         assert key in stderr
     assert "mixae-graph fit --help" in stderr
     assert len(stderr) < 1200
@@ -419,8 +431,8 @@ def checkpoint(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ckpt")
     L.seed_everything(0, verbose=False)
     datamodule = MixAEDataModule.from_arrays(X, batch_size=64)
-    module = MixAEGraphModule(n_features=X.shape[1], trunk_epochs=2, expert_epochs=1, trunk_hidden=(32,),
-                              expert_hidden=(16,), n_neighbors=5, verbose=False)
+    module = MixAEGraphModule(n_features=X.shape[1], trunk=dict(epochs=2, hidden=(32,)),
+                              experts=dict(epochs=1, hidden=(16,)), graph=dict(n_neighbors=5))
     callback = L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp, save_last=True, every_n_epochs=1)
     trainer = L.Trainer(max_epochs=3, accelerator="cpu", logger=False, callbacks=[callback], enable_progress_bar=False,
                         enable_model_summary=False, reload_dataloaders_every_n_epochs=1)
@@ -526,7 +538,7 @@ def test_every_expert_owns_a_point(tight_groups):
 
 def test_single_feature():
     X, y = _groups([0.0, 50.0], 100, 0.1, 1)
-    model = MixAEGraph(**{**TINY, "n_neighbors": 15}).fit(X)
+    model = MixAEGraph(**{**TINY, "graph": dict(n_neighbors=15)}).fit(X)
     assert_sane(model, X)
     assert adjusted_rand_score(y, model.labels_) == 1.0
 
@@ -542,7 +554,7 @@ def test_duplicated_rows_share_their_label():
 
 def test_repeating_every_row_keeps_the_clusters():
     base, y = _groups([0.0, 8.0], 75, 1.0, 10)
-    settings = dict(trunk_epochs=10, expert_epochs=4, trunk_hidden=(64,), expert_hidden=(16,))
+    settings = dict(trunk=dict(epochs=10, hidden=(64,)), experts=dict(epochs=4, hidden=(16,)))
     once = MixAEGraph(**settings).fit(base)
     thrice = MixAEGraph(**settings).fit(np.vstack([base] * 3))
     assert adjusted_rand_score(y, once.labels_) == 1.0
