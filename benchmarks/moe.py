@@ -12,7 +12,7 @@ interleaving moons, a ring, a blob) lifted to 10-D, each with its own linear fun
 position, half for training and half for testing; (c) scikit-learn's breast-cancer table, half and half.
 
 Methods, all in this one process on the same split: GatedExperts with the mixae-graph gate (and its
-ablations: pairs, no border, no pruning); the same with a k-means gate at the mixae-graph gate's count (the
+ablations: pairs, no border, pruned tree); the same with a k-means gate at the mixae-graph gate's count (the
 centroid foil); a mixture of experts with a learnt softmax gate, trained end to end on the labelled
 points (Jacobs et al. 1991, same count); one global model of the experts' family; for (a) also
 scikit-learn's LabelSpreading. The experts are LogisticRegression (classes) or Ridge (regression).
@@ -57,7 +57,7 @@ FILES = {"mnist": ROOT.parent / "shared/data/mnist10k.npz", "fashion": ROOT.pare
 LABELS = (100, 1000)
 TASKS = tuple(f"{name}-{n}" for name in FILES for n in LABELS) + ("regimes", "tabular")
 METHODS = ("mixae-graph gate", "mixae-graph gate, pairs", "mixae-graph gate, no border",
-           "mixae-graph gate, no pruning", "k-means gate",
+           "mixae-graph gate, pruned", "k-means gate",
            "learnt gate (Jacobs 1991)", "global model", "LabelSpreading")
 
 
@@ -95,7 +95,7 @@ def run_methods(X_lab, y_lab, X_test, y_test, X_unlabeled, gate, gate_s, expert,
 
     for method, options in (("mixae-graph gate", {}), ("mixae-graph gate, pairs", {"pairs": True}),
                             ("mixae-graph gate, no border", {"border": 0.0}),
-                            ("mixae-graph gate, no pruning", {"prune": False})):
+                            ("mixae-graph gate, pruned", {"prune": True})):
         model, s = timed(gated(gate["mixae-graph"], expert, **options).fit, X_lab, y_lab, X_unlabeled=X_unlabeled)
         record(method, model, s + gate_s["mixae-graph"])
     model, s = timed(gated(gate["k-means"], expert).fit, X_lab, y_lab, X_unlabeled=X_unlabeled)

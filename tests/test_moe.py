@@ -54,7 +54,7 @@ def hand_model():
 
 def test_a_node_that_does_no_better_than_its_parent_held_out_is_pruned():
     X, y = hand_set(np.random.default_rng(0))
-    model = GatedExperts(HandGate(), LinearRegression(), top_k=1, min_labelled=5).fit(X, y)
+    model = GatedExperts(HandGate(), LinearRegression(), top_k=1, min_labelled=5, prune=True).fit(X, y)
     # Node 3 joins cluster 0 (y = 2x) and cluster 1 (y = -3x, 3 labels): one line for both predicts
     # their points held out no better than the root's line does, so the root serves them; clusters
     # 0 and 2 each follow one line exactly, which beats any expert above them.
