@@ -229,17 +229,34 @@ class MixAEGraphModule(L.LightningModule):
         self.error_scale.copy_(errors.min(1).values.mean().clamp(min=1e-12))
 
     def fit_mixture(self, errors: torch.Tensor, columns: torch.Tensor) -> None:
-        """M-step of the mixture's scalars: each active expert's noise variance is the mean error of
-        the points assigned to it (``columns``, into the active slots), its mixing weight their
-        share. An expert with no point keeps its values."""
+        """M-step of the mixture's scalars: each active expert's noise variance and mixing weight
+        from the points assigned to it (``columns``, into the active slots). An expert with no
+        point keeps its values.
+
+        The mixing weight is the expert's share of the points. The noise variance is the posterior
+        mean under a conjugate prior centred on the pooled variance (every point's error under its
+        own expert): ``v_k = (sum of its errors + n0 * pooled) / (n_k + n0)``, with ``n0`` the
+        points an expert can interpolate, the width of its widest layer (a layer of ``h`` units
+        fits ``h`` points exactly, Huang and Babri 1998). An expert of ten points has memorised
+        them, and its training error says nothing about the next point; one of thousands has not,
+        and its own scale stands (:attr:`prior_points`).
+        """
         slots = self.bank.active_slots
         k = len(slots)
         onehot = torch.nn.functional.one_hot(columns, k).to(errors.dtype)  # (n, k)
         counts = onehot.sum(0)
         owned = counts > 0
-        mean_error = (onehot * errors).sum(0) / counts.clamp(min=1)
-        self.noise_var[slots[owned]] = mean_error[owned].clamp(min=MIN_NOISE_VAR).to(self.noise_var.dtype)
+        sums = (onehot * errors).sum(0)
+        pooled = sums.sum() / counts.sum()
+        variance = (sums + self.prior_points * pooled) / (counts + self.prior_points)
+        self.noise_var[slots[owned]] = variance[owned].clamp(min=MIN_NOISE_VAR).to(self.noise_var.dtype)
         self.log_prior[slots[owned]] = (counts[owned] / counts.sum()).log().to(self.log_prior.dtype)
+
+    @property
+    def prior_points(self) -> int:
+        """Weight of the pooled noise variance in every expert's (:meth:`fit_mixture`), in points:
+        the width of the expert's widest layer, the most points it can reconstruct exactly."""
+        return max((*self.bank.hidden_dims, self.bank.latent_dim))
 
     def deviance(self, errors: torch.Tensor) -> torch.Tensor:
         """:func:`mixae_graph.routing.deviance` of relative errors ``(n, n_active)`` under the

@@ -21,12 +21,24 @@ def two_expert_module():
 
 def test_fit_mixture_by_hand():
     module = two_expert_module()
+    assert module.prior_points == 4  # the experts' widest layer: hidden (4,), latent 2
     errors = torch.tensor([[1.0, 5.0], [3.0, 5.0], [9.0, 0.5], [0.0, 0.0]])
     module.fit_mixture(errors, torch.tensor([0, 0, 1, 1]))
-    # Expert 0 holds rows 0-1 (mean error 2), expert 1 rows 2-3 (mean 0.25); half the points each.
-    torch.testing.assert_close(module.noise_var[:2], torch.tensor([2.0, 0.25]))
+    # Expert 0 holds rows 0-1 (errors 1 + 3), expert 1 rows 2-3 (0.5 + 0); pooled 4.5 / 4 = 1.125.
+    # With 2 points each against a prior worth 4: (4 + 4 * 1.125) / 6 and (0.5 + 4 * 1.125) / 6.
+    torch.testing.assert_close(module.noise_var[:2], torch.tensor([8.5 / 6, 5.0 / 6]))
     torch.testing.assert_close(module.log_prior[:2], torch.full((2,), math.log(0.5)))
     assert module.noise_var[2:].tolist() == [1.0, 1.0]  # inactive slots untouched
+
+
+def test_fit_mixture_lets_a_large_expert_keep_its_own_noise_scale():
+    module = two_expert_module()
+    columns = torch.tensor([0] * 4000 + [1] * 4)
+    errors = torch.where(columns[:, None] == 0, 2.0, 0.01).expand(-1, 2).clone()
+    module.fit_mixture(errors, columns)
+    pooled = (4000 * 2.0 + 4 * 0.01) / 4004
+    assert module.noise_var[0].item() == pytest.approx(2.0, rel=1e-3)  # 4,000 points outweigh a prior of 4
+    assert module.noise_var[1].item() == pytest.approx((0.04 + 4 * pooled) / 8, rel=1e-5)  # 4 points do not
 
 
 def test_fit_mixture_keeps_an_empty_expert_and_floors_a_perfect_one():
