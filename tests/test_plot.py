@@ -15,10 +15,8 @@ from mixae_graph.tree import cut_tree, leaf_slots  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def fitted(digits):
-    from mixae_graph import MixAEGraph
-
-    return MixAEGraph(trunk=dict(epochs=20), experts=dict(epochs=4), image_shape=digits.image_shape, random_state=0).fit(digits.X)
+def fitted(digits_model):
+    return digits_model  # the session's digits fit (conftest), shared with the estimator's tests
 
 
 @pytest.fixture(autouse=True)

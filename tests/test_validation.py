@@ -5,18 +5,19 @@ fragment of its message) and one test. ``docs/validation.md`` is the table of th
 the code really prints; regenerate it with ``.venv/bin/python tests/test_validation.py`` after changing a
 case (``test_doc_lists_exactly_the_tested_cases`` checks that the two agree).
 
-The CLI cases run as real subprocesses, all started together when the module starts (they fail at parse or
-load time, so none of them trains), and are collected at the end.
+The CLI cases run the command line's ``main`` in this process (they fail at parse or load time, so none of
+them trains); ``tests/test_cli.py`` runs the installed console script.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
 import os
 import re
-import subprocess
 import sys
-import threading
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +38,6 @@ from mixae_graph import MixAEGraph
 from mixae_graph.datasets import from_arrays, load_dataset, load_file
 
 DOC = ROOT / "docs" / "validation.md"
-ENV = {**os.environ, "NUMBA_CACHE_DIR": str(ROOT / ".cache" / "numba")}
-ENV.pop("MIXAE_GRAPH_DEBUG", None)
 TINY = dict(trunk=dict(epochs=2, hidden=(32,)), experts=dict(epochs=2, hidden=(16,)), graph=dict(n_neighbors=5))
 
 RNG = np.random.default_rng(0)
@@ -278,7 +277,7 @@ CASES = [
     Case("dataset-unknown-name", "loader", "`load_dataset('moonz')`", ValueError,
          r"'moonz' is neither a data set name \(digits, mnist, moons, circles, spirals\) nor an existing file",
          lambda ctx: load_dataset("moonz")),
-    # -- command line (real subprocesses; see CLI_RUNS)
+    # -- command line (the CLI's main in this process; see CLIRuns)
     Case("cli-unknown-key", "CLI", "`fit --model.not_a_key 1`", CLIError,
          r"unrecognized arguments: --model.not_a_key 1\nvalid model keys: n_features, trunk", cli("cli-unknown-key")),
     Case("cli-unknown-key-in-yaml", "CLI", "a YAML config with `model: {experts: {temprature: 0.2}}`", CLIError,
@@ -320,25 +319,44 @@ def cli_runs(tmp: Path) -> dict[str, list[str]]:
     }
 
 
+@dataclass
+class CLIResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(args: list[str], cwd: Path) -> CLIResult:
+    """``mixae-graph ARGS`` in this process (the console script is ``mixae_graph.cli:main``; a
+    subprocess would pay the imports again for every case): exit code and what it printed."""
+    from mixae_graph.cli import main
+
+    out, err, here = io.StringIO(), io.StringIO(), os.getcwd()
+    code = 0
+    try:
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main([str(a) for a in args])
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    except Exception:  # noqa: BLE001 - a traceback is what the case reports
+        code, _ = 1, err.write(traceback.format_exc())
+    finally:
+        os.chdir(here)
+    return CLIResult(code, out.getvalue(), err.getvalue())
+
+
 class CLIRuns:
-    """Runs the CLI cases one after another in a background thread (they only parse and load), so that
-    they overlap the in-process fits on the other core; collected when first asked for."""
+    """Runs the CLI cases (they only parse and load) when first asked for."""
 
     def __init__(self, tmp: Path):
         self.tmp = tmp
         tmp.mkdir(parents=True, exist_ok=True)
-        self.results = {}
-        self.thread = threading.Thread(target=self._run_all, args=(cli_runs(tmp),), daemon=True)
-        self.thread.start()
-
-    def _run_all(self, runs):
-        for case_id, args in runs.items():
-            self.results[case_id] = subprocess.run(
-                [sys.executable, "-m", "mixae_graph.cli", *map(str, args)], cwd=self.tmp, env=ENV,
-                capture_output=True, text=True, timeout=300, check=False)
+        self.results = None
 
     def __call__(self):
-        self.thread.join(timeout=600)
+        if self.results is None:
+            self.results = {case_id: run_cli(args, self.tmp) for case_id, args in cli_runs(self.tmp).items()}
         return self.results
 
 
@@ -346,11 +364,6 @@ class CLIRuns:
 @pytest.fixture(scope="module")
 def cli_results(tmp_path_factory):
     return CLIRuns(tmp_path_factory.mktemp("cli"))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _start_cli_early(cli_results):
-    """The CLI runs start with the module, so they overlap the in-process fits."""
 
 
 @pytest.fixture(scope="module")
