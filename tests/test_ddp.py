@@ -21,7 +21,7 @@ EPOCHS = dict(trunk=dict(epochs=4, hidden=(64, 64)), experts=dict(epochs=8), gra
 
 
 def test_two_process_ddp_fit_agrees_across_ranks_and_matches_single_process(tmp_path):
-    X, y = make_blobs(n_samples=3000, n_features=30, centers=4, random_state=0)
+    X, y = make_blobs(n_samples=1200, n_features=30, centers=4, random_state=0)
     data = tmp_path / "blobs.npz"
     np.savez(data, X=X.astype(np.float32), y=y)
     settings = [f"--model.{group}.{key}={list(value) if isinstance(value, tuple) else value}"
