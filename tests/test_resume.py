@@ -22,7 +22,7 @@ ENV = {**os.environ, "NUMBA_CACHE_DIR": str(ROOT / ".cache" / "numba")}
 TRUNK_EPOCHS = 4
 SETTINGS = ["--model.trunk.epochs", str(TRUNK_EPOCHS), "--model.experts.epochs", "8",
             "--model.graph.merge_every", "2", "--model.trunk.hidden", "[64,64]",
-            "--data.batch_size", "256",  # 5 steps an epoch: three runs share two cores
+            "--data.batch_size", "256",  # 12 steps an epoch, not the default's 33: three runs share two cores
             "--trainer.enable_progress_bar", "false", "--checkpoint.save_top_k", "-1"]
 
 
@@ -42,7 +42,7 @@ def experts_line(stdout: str) -> str:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("resume")
-    X, y = make_blobs(n_samples=1200, n_features=30, centers=4, random_state=0)
+    X, y = make_blobs(n_samples=3000, n_features=30, centers=4, random_state=0)
     data = tmp / "blobs.npz"
     np.savez(data, X=X.astype(np.float32), y=y)
     spawn = dict(cwd=tmp, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
