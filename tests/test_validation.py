@@ -340,7 +340,8 @@ def run_cli(args: list[str], cwd: Path) -> CLIResult:
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
     except Exception:  # noqa: BLE001 - a traceback is what the case reports
-        code, _ = 1, err.write(traceback.format_exc())
+        code = 1
+        err.write(traceback.format_exc())
     finally:
         os.chdir(here)
     return CLIResult(code, out.getvalue(), err.getvalue())
