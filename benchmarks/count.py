@@ -1,0 +1,236 @@
+"""How many clusters: candidate criteria for the count, compared on the same latent codes.
+
+Every data set is fitted once per seed with the library's defaults for the trunk (its codes are
+what the graph is built on; the experts train one epoch, they do not enter here), then every
+criterion partitions the same codes. So the table separates the count criterion from the
+representation: a criterion that is right on one set and wrong on the next is not a rule.
+
+Criteria:
+
+- ``stability``: the library's first partition (:func:`mixae_graph.merge_split.partition`: Louvain at
+  the most reproducible resolution, then the merge rules).
+- ``louvain r``: Louvain at the fixed resolution ``r``, then the same merge rules.
+- ``consensus t``: co-association over Louvain partitions at every resolution of
+  :data:`mixae_graph.graph.RESOLUTIONS` (4 seeds each); the clusters are the connected parts of the
+  kNN edges kept together in a share ``t`` of the partitions (Lancichinetti & Fortunato 2012), and
+  parts under 5 points join their best-connected neighbour.
+- ``relative cut t``: Chameleon's relative interconnectivity (Karypis et al. 1999) over Louvain pieces
+  at resolution 8: the pair of pieces whose joining weight is largest relative to the mean of the
+  two pieces' own balanced spectral bisections merges, while that ratio is at least ``t``.
+- ``hdbscan eom`` / ``hdbscan leaf``: HDBSCAN (min_cluster_size 5) on the codes.
+- ``umap+hdbscan``: UMAP of the codes to 10 dimensions (``min_dist=0``, the graph's neighbours), then
+  HDBSCAN (eom, min_cluster_size 5).
+
+HDBSCAN's noise points (-1) count as one more label for ACC, not as a cluster.
+
+Run: ``python benchmarks/count.py [--datasets ...] [--seeds 0 1 2] [--codes DIR]``; results in
+``benchmarks/results/count-criteria.md``/``.json``. ``--codes DIR`` keeps the codes of each fit there
+and reuses them on the next run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.sparse.csgraph import connected_components
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import quality  # noqa: E402  (the data sets and the fitting helpers)
+
+from mixae_graph import MixAEGraph  # noqa: E402
+from mixae_graph.graph import RESOLUTIONS, communities, expert_weights, neighbors_for, point_graph  # noqa: E402
+from mixae_graph.merge_split import absorb_small, partition  # noqa: E402
+from mixae_graph.metrics import cluster_accuracy  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MIN_SIZE = 5  # the library's default min_cluster_size, for every criterion
+DEFAULT_SETS = ("img-portraits", "img-turntable", "digits", "mnist", "fashion", "stress-small", "stress-unequal",
+                "stress-touching", "stress-hierarchy", "stress-noise", "moons", "spirals", "circles")
+
+
+# ----------------------------------------------------------------------------- criteria
+
+
+def consensus(graph, share: float, seed: int) -> np.ndarray:
+    edges = sp.coo_matrix(graph)
+    runs = [communities(graph, r, seed + run) for r in RESOLUTIONS for run in range(4)]
+    together = np.mean([labels[edges.row] == labels[edges.col] for labels in runs], axis=0)
+    keep = together >= share
+    kept = sp.csr_matrix((edges.data[keep], (edges.row[keep], edges.col[keep])), shape=edges.shape)
+    labels = connected_components(kept, directed=False)[1]
+    return absorb_small(graph, labels, MIN_SIZE)[0]
+
+
+def _balanced_cut(graph: sp.csr_matrix) -> float:
+    """Weight of the spectral bisection of ``graph`` into two halves of equal volume."""
+    from scipy.sparse.linalg import eigsh
+
+    n = graph.shape[0]
+    degree = np.asarray(graph.sum(1)).ravel()
+    if n < 4:
+        return float(degree.sum()) / 2
+    inv = 1 / np.sqrt(np.maximum(degree, 1e-12))
+    try:
+        values, vectors = eigsh(sp.diags(inv) @ graph @ sp.diags(inv), k=2, which="LA", tol=1e-4,
+                                v0=np.sqrt(degree))
+    except Exception:  # tiny or degenerate pieces: the dense solver
+        values, vectors = np.linalg.eigh((sp.diags(inv) @ graph @ sp.diags(inv)).toarray())
+        values, vectors = values[-2:], vectors[:, -2:]
+    order = np.argsort(vectors[:, np.argmin(values)] * inv, kind="stable")
+    position = np.empty(n, int)
+    position[order] = np.arange(n)
+    upper = sp.triu(graph, 1).tocoo()
+    first = np.minimum(position[upper.row], position[upper.col])
+    last = np.maximum(position[upper.row], position[upper.col])
+    cut = np.cumsum(np.bincount(first, upper.data, n + 1) - np.bincount(last, upper.data, n + 1))[: n - 1]
+    volume = np.cumsum(degree[order])[: n - 1]
+    return float(cut[np.argmin(np.abs(volume - degree.sum() / 2))])
+
+
+def relative_cut(graph, ratio: float, seed: int) -> np.ndarray:
+    graph = sp.csr_matrix(graph)
+    labels = communities(graph, 8.0, seed)
+    own = {p: _balanced_cut(graph[labels == p][:, labels == p]) for p in np.unique(labels)}
+    while True:
+        weights, ids = expert_weights(graph, labels)
+        rows, cols = np.nonzero(np.triu(weights, 1))
+        if not len(rows):
+            return labels
+        scores = weights[rows, cols] / np.maximum([(own[ids[i]] + own[ids[j]]) / 2 for i, j in zip(rows, cols)], 1e-12)
+        best = int(np.argmax(scores))
+        if scores[best] < ratio:
+            return labels
+        keep, gone = int(ids[rows[best]]), int(ids[cols[best]])
+        labels[labels == gone] = keep
+        del own[gone]
+        own[keep] = _balanced_cut(graph[labels == keep][:, labels == keep])
+
+
+def hdbscan(codes, method: str) -> np.ndarray:
+    from sklearn.cluster import HDBSCAN
+
+    return HDBSCAN(min_cluster_size=MIN_SIZE, cluster_selection_method=method).fit_predict(codes)
+
+
+def umap_hdbscan(codes, seed: int) -> np.ndarray:
+    import umap
+
+    layout = umap.UMAP(n_components=10, n_neighbors=neighbors_for(len(codes)), min_dist=0.0,
+                       random_state=seed).fit_transform(codes)
+    return hdbscan(layout, "eom")
+
+
+def criteria(codes: np.ndarray, seed: int) -> dict:
+    """Every criterion's labels for one set of codes."""
+    graph = point_graph(codes, random_state=seed)
+    on_points = graph.to_points
+    rules = dict(min_size=MIN_SIZE, chain_share=0.8, random_state=seed)
+    out = {"stability": on_points(partition(graph.graph, **rules))}
+    for resolution in (0.25, 0.5, 1.0, 2.0, 4.0, 8.0):
+        out[f"louvain {resolution:g}"] = on_points(partition(graph.graph, resolution=resolution, **rules))
+    for share in (0.5, 0.7):
+        out[f"consensus {share:g}"] = on_points(consensus(graph.graph, share, seed))
+    for ratio in (0.5, 1.0):
+        out[f"relative cut {ratio:g}"] = on_points(relative_cut(graph.graph, ratio, seed))
+    out["hdbscan eom"] = hdbscan(codes, "eom")
+    out["hdbscan leaf"] = hdbscan(codes, "leaf")
+    out["umap+hdbscan"] = umap_hdbscan(codes, seed)
+    return out
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def trunk_codes(data, seed: int, args) -> np.ndarray:
+    path = args.codes / f"{data.name}-{seed}.npz" if args.codes else None
+    if path is not None and path.is_file():
+        return np.load(path)["codes"]
+    model = MixAEGraph(trunk={"epochs": args.trunk_epochs}, experts={"epochs": 1}, image_shape=data.image_shape,
+                       random_state=seed).fit(data.X)
+    codes = model.module_.trunk_codes(torch.as_tensor(data.X)).numpy()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, codes=codes)
+    return codes
+
+
+def within(found: float, classes: int) -> bool:
+    """The issue's target: one cluster on pure noise, otherwise within 20% of the classes."""
+    return found == 1 if classes == 1 else abs(found - classes) <= 0.2 * classes
+
+
+def markdown(records: list[dict], info: dict) -> str:
+    sets = list(dict.fromkeys(r["dataset"] for r in records))
+    names = list(dict.fromkeys(r["criterion"] for r in records))
+    mean = {}
+    for name in names:
+        for data in sets:
+            rows = [r for r in records if r["criterion"] == name and r["dataset"] == data]
+            mean[name, data] = (np.mean([r["clusters"] for r in rows]), np.mean([r["acc"] for r in rows]))
+    classes = {r["dataset"]: r["classes"] for r in records}
+    lines = [
+        "# How many clusters: criteria compared on the same trunk codes", "",
+        f"Command: `{info['command']}`  ", f"Date: {info['date']}  ", f"Seeds: {' '.join(map(str, info['seeds']))}",
+        "", "Each cell: clusters found / ACC (means over the seeds). **Bold**: the count is within 20% of "
+        "the classes (pure noise: one cluster). `in range`: how many sets the criterion counts right.", "",
+        "| criterion | " + " | ".join(f"{s} ({classes[s]})" for s in sets) + " | in range | mean ACC |",
+        "|---|" + "---|" * (len(sets) + 2),
+    ]
+    for name in names:
+        cells, hits = [], 0
+        for data in sets:
+            found, acc = mean[name, data]
+            good = within(found, classes[data])
+            hits += good
+            text = f"{found:.3g} / {acc:.3f}"
+            cells.append(f"**{text}**" if good else text)
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {hits}/{len(sets)} | "
+                     f"{np.mean([mean[name, s][1] for s in sets]):.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DEFAULT_SETS), choices=quality.NAMED)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--trunk-epochs", type=int, default=50)
+    parser.add_argument("--codes", type=Path, default=None, help="folder that keeps the codes of each fit")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
+    args = parser.parse_args(argv)
+    quality.quiet_lightning()
+    qargs = quality.parse_args(["--datasets", *args.datasets])
+    info = {"command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "seeds": args.seeds}
+    records = []
+    for data in quality.load_all(qargs):
+        classes = len(np.unique(data.y))
+        for seed in args.seeds:
+            started = time.perf_counter()
+            codes = trunk_codes(data, seed, args)
+            for name, labels in criteria(codes, seed).items():
+                labels = np.asarray(labels)
+                found = len(np.unique(labels[labels >= 0]))
+                records.append({"dataset": data.name, "seed": seed, "criterion": name, "classes": classes,
+                                "clusters": found, "acc": float(cluster_accuracy(data.y, labels)),
+                                "noise": float(np.mean(labels < 0))})
+            print(f"{data.name} seed {seed}: " + ", ".join(
+                f"{r['criterion']} {r['clusters']}" for r in records if r["dataset"] == data.name
+                and r["seed"] == seed) + f" ({time.perf_counter() - started:.0f} s)", flush=True)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "count-criteria.json").write_text(json.dumps({"info": info, "records": records}, indent=1))
+        text = markdown(records, info)
+        (args.out / "count-criteria.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
