@@ -71,13 +71,9 @@ class Experts:
         other expert by a margin (:data:`mixae_graph.objective.CONTRAST_MARGIN`), so an expert
         also learns what its cluster is not; without it, experts that can reconstruct everything
         leave the router no reason to prefer one. 0: off.
-    border_weight : float, default=0.0
+    border_weight : float, default=0.3
         Weight of the border term: each expert also reconstructs the graph neighbours just
-        outside its cluster, so that its border is learnt from both sides. Off by default: over
-        seeds 0-2 it changed nothing on 8x8 digits and the touching groups and cost one merge on
-        the 10-photo portraits (ACC -0.024); on seed 0 it merged the 10-point group of the
-        unequal sizes into a neighbour and changed no other set's ACC by more than 0.002
-        (``benchmarks/results/ablation*``, ``benchmarks/results/no-border``).
+        outside its cluster, so that its border is learnt from both sides. 0: off.
     """
 
     epochs: int = 20
@@ -87,7 +83,7 @@ class Experts:
     max_experts: int = 64
     temperature: float = 0.1
     contrast: float = 1.0
-    border_weight: float = 0.0
+    border_weight: float = 0.3
 
 
 @dataclass(frozen=True)
