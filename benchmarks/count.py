@@ -48,7 +48,7 @@ import quality  # noqa: E402  (the data sets and the fitting helpers)
 
 from mixae_graph import MixAEGraph  # noqa: E402
 from mixae_graph.graph import RESOLUTIONS, communities, expert_weights, neighbors_for, point_graph  # noqa: E402
-from mixae_graph.merge_split import absorb_small, partition  # noqa: E402
+from mixae_graph.merge_split import absorb_small, fiedler_sweep, partition  # noqa: E402
 from mixae_graph.metrics import cluster_accuracy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,28 +71,11 @@ def consensus(graph, share: float, seed: int) -> np.ndarray:
 
 
 def _balanced_cut(graph: sp.csr_matrix) -> float:
-    """Weight of the spectral bisection of ``graph`` into two halves of equal volume."""
-    from scipy.sparse.linalg import eigsh
-
-    n = graph.shape[0]
+    """Weight of the sweep cut along the Fiedler vector that halves the volume of ``graph``."""
     degree = np.asarray(graph.sum(1)).ravel()
-    if n < 4:
+    if graph.shape[0] < 4:
         return float(degree.sum()) / 2
-    inv = 1 / np.sqrt(np.maximum(degree, 1e-12))
-    try:
-        values, vectors = eigsh(sp.diags(inv) @ graph @ sp.diags(inv), k=2, which="LA", tol=1e-4,
-                                v0=np.sqrt(degree))
-    except Exception:  # tiny or degenerate pieces: the dense solver
-        values, vectors = np.linalg.eigh((sp.diags(inv) @ graph @ sp.diags(inv)).toarray())
-        values, vectors = values[-2:], vectors[:, -2:]
-    order = np.argsort(vectors[:, np.argmin(values)] * inv, kind="stable")
-    position = np.empty(n, int)
-    position[order] = np.arange(n)
-    upper = sp.triu(graph, 1).tocoo()
-    first = np.minimum(position[upper.row], position[upper.col])
-    last = np.maximum(position[upper.row], position[upper.col])
-    cut = np.cumsum(np.bincount(first, upper.data, n + 1) - np.bincount(last, upper.data, n + 1))[: n - 1]
-    volume = np.cumsum(degree[order])[: n - 1]
+    _, cut, volume = fiedler_sweep(graph)
     return float(cut[np.argmin(np.abs(volume - degree.sum() / 2))])
 
 

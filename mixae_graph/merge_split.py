@@ -42,21 +42,13 @@ def bisection_conductance(graph: sp.spmatrix) -> float:
     return sweep_cut(graph)[0]
 
 
-def sweep_cut(graph: sp.spmatrix) -> tuple[float, np.ndarray]:
-    """The best sweep cut along the Fiedler vector of ``graph`` (Chung 1997): its conductance and
-    a mask of the side that holds the lowest Fiedler values.
-
-    Disconnected: conductance 0, the side is everything outside the largest component. Fewer
-    than 4 nodes or no edges: conductance 1, the side is the second half of the nodes.
-    """
+def fiedler_sweep(graph: sp.spmatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sweep along the Fiedler vector of ``graph``, 4 nodes or more (Chung 1997):
+    the nodes in Fiedler order, and for each of the ``n - 1`` cuts between the first ``i + 1`` of
+    them and the rest, its weight and the volume (degree sum) of the first side."""
     graph = sp.csr_matrix(graph)
     n = graph.shape[0]
     degree = np.asarray(graph.sum(axis=1)).ravel()
-    if n < 4 or degree.sum() == 0:
-        return 1.0, np.arange(n) >= n // 2
-    n_parts, part = connected_components(graph, directed=False)
-    if n_parts > 1:
-        return 0.0, part != np.argmax(np.bincount(part))
     inv_sqrt = 1.0 / np.sqrt(degree)
     normalized = sp.diags(inv_sqrt) @ graph @ sp.diags(inv_sqrt)
     try:
@@ -75,6 +67,27 @@ def sweep_cut(graph: sp.spmatrix) -> tuple[float, np.ndarray]:
     change = np.bincount(first, edges.data, n + 1) - np.bincount(last, edges.data, n + 1)
     cut = np.cumsum(change)[: n - 1]
     volume = np.cumsum(degree[order])[: n - 1]
+    return order, cut, volume
+
+
+def sweep_cut(graph: sp.spmatrix) -> tuple[float, np.ndarray]:
+    """The best sweep cut along the Fiedler vector of ``graph`` (Chung 1997): its conductance and
+    a mask of the side that holds the lowest Fiedler values.
+
+    Disconnected: conductance 0, the side is everything outside the largest component. Fewer
+    than 4 nodes or no edges: conductance 1, the side is the second half of the nodes.
+    """
+    graph = sp.csr_matrix(graph)
+    n = graph.shape[0]
+    degree = np.asarray(graph.sum(axis=1)).ravel()
+    if n < 4 or degree.sum() == 0:
+        return 1.0, np.arange(n) >= n // 2
+    n_parts, part = connected_components(graph, directed=False)
+    if n_parts > 1:
+        return 0.0, part != np.argmax(np.bincount(part))
+    order, cut, volume = fiedler_sweep(graph)
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
     smaller = np.minimum(volume, degree.sum() - volume)
     conductance = cut / np.maximum(smaller, 1e-12)
     best = int(np.argmin(conductance))
