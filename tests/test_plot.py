@@ -1,6 +1,8 @@
 """The plots draw what the fitted model holds: one node per cluster, one leaf per expert, one row
 per expert, a confusion matrix that counts every point once."""
 
+import dataclasses
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -10,13 +12,22 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
+from conftest import FAST  # noqa: E402
+from mixae_graph import MixAEGraph  # noqa: E402
 from mixae_graph import plot as mplot  # noqa: E402
 from mixae_graph.tree import cut_tree, leaf_slots  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def fitted(digits_model):
-    return digits_model  # the session's digits fit (conftest), shared with the estimator's tests
+def sample(digits):
+    """600 of the 8x8 digits: the plots draw whatever a fit holds, so a short fit on a part will do
+    (the quality floors are test_estimator's)."""
+    return dataclasses.replace(digits, X=digits.X[:600], y=digits.y[:600])
+
+
+@pytest.fixture(scope="module")
+def fitted(sample):
+    return MixAEGraph(**FAST, image_shape=sample.image_shape, random_state=0).fit(sample.X)
 
 
 @pytest.fixture(autouse=True)
@@ -51,9 +62,9 @@ def test_no_package_module_imports_plot():
                 assert all(alias.name != "mixae_graph.plot" for alias in node.names), path.name
 
 
-def test_latent_graph_data_matches_model(fitted, digits):
-    data = mplot.latent_graph_data(fitted, digits.X, max_edges=500)
-    n = len(digits.X)
+def test_latent_graph_data_matches_model(fitted, sample):
+    data = mplot.latent_graph_data(fitted, sample.X, max_edges=500)
+    n = len(sample.X)
     assert data["positions"].shape == (n, 2)
     assert fitted.embedding_ is data["positions"]  # cached on the model
     clusters, sizes = np.unique(fitted.labels_, return_counts=True)
@@ -71,33 +82,33 @@ def test_latent_graph_data_matches_model(fitted, digits):
     assert data["edge_weights"].max() == pytest.approx(block.sum())
 
 
-def test_latent_graph_data_groups_by_given_labels(fitted, digits):
-    halves = (np.arange(len(digits.X)) % 2).astype(int)
-    data = mplot.latent_graph_data(fitted, digits.X, labels=halves)
+def test_latent_graph_data_groups_by_given_labels(fitted, sample):
+    halves = (np.arange(len(sample.X)) % 2).astype(int)
+    data = mplot.latent_graph_data(fitted, sample.X, labels=halves)
     np.testing.assert_array_equal(data["sizes"], np.bincount(halves))
     assert data["edges"].tolist() == [[0, 1]]
 
 
-def test_latent_graph_draws_one_node_per_expert(fitted, digits):
-    ax = mplot.latent_graph(fitted, digits.X, max_edges=300)
+def test_latent_graph_draws_one_node_per_expert(fitted, sample):
+    ax = mplot.latent_graph(fitted, sample.X, max_edges=300)
     assert isinstance(ax, Axes)
     assert len(by_gid(ax, "experts").get_offsets()) == fitted.n_experts_
-    assert len(by_gid(ax, "points").get_offsets()) == len(digits.X)
+    assert len(by_gid(ax, "points").get_offsets()) == len(sample.X)
     assert len(by_gid(ax, "knn_edges").get_segments()) == 300
     assert ax.get_legend() is not None and len(ax.get_legend().get_texts()) == fitted.n_experts_
 
 
-def test_latent_graph_coloured_by_classes_on_given_axes(fitted, digits):
+def test_latent_graph_coloured_by_classes_on_given_axes(fitted, sample):
     _, given = plt.subplots()
-    ax = mplot.latent_graph(fitted, digits.X, y=digits.y, ax=given)
+    ax = mplot.latent_graph(fitted, sample.X, y=sample.y, ax=given)
     assert ax is given
     assert ax.get_legend().get_title().get_text() == "class"
     assert len(ax.get_legend().get_texts()) == 10
 
 
-def test_latent_graph_rejects_other_data(fitted, digits):
+def test_latent_graph_rejects_other_data(fitted, sample):
     with pytest.raises(ValueError, match="training data"):
-        mplot.latent_graph(fitted, digits.X[:100])
+        mplot.latent_graph(fitted, sample.X[:100])
 
 
 def test_cluster_tree_has_one_leaf_per_expert(fitted):
@@ -106,7 +117,7 @@ def test_cluster_tree_has_one_leaf_per_expert(fitted):
     assert sum(data["sizes"]) == len(fitted.labels_)
     history = fitted.cluster_tree_.graph["history"]
     assert data["n_splits"] + data["n_merges"] + len(data["first_experts"]) == len(history)
-    assert data["first_experts"] == [len(history[0]["children"])]  # digits: one first partition
+    assert data["first_experts"] == [len(history[0]["children"])]  # one first partition
     ax = mplot.cluster_tree(fitted)
     assert isinstance(ax, Axes)
     labels = [t.get_text() for t in ax.get_xticklabels()]
@@ -127,44 +138,44 @@ def test_cluster_tree_cut_separates_the_cut_clusters(fitted, n_clusters):
     assert len(cut_line) == 1 and cut_line[0].get_ydata()[0] == data["cut"]
 
 
-def test_expert_reconstructions_one_row_per_expert(fitted, digits):
-    data = mplot.expert_reconstructions_data(fitted, digits.X, n_per_expert=4)
+def test_expert_reconstructions_one_row_per_expert(fitted, sample):
+    data = mplot.expert_reconstructions_data(fitted, sample.X, n_per_expert=4)
     k = fitted.n_experts_
     assert data["typical"].shape == (k, 4) and data["originals"].shape == (k, 5, 64)
-    assert data["counts"].sum() == len(digits.X)
-    errors = fitted.transform(digits.X)
+    assert data["counts"].sum() == len(sample.X)
+    errors = fitted.transform(sample.X)
     for e in range(k):
         members = np.flatnonzero(errors.argmin(1) == e)
         if len(members) >= 4:  # the typical ones are the expert's best, the worst its worst
             assert set(data["typical"][e]) == set(members[np.argsort(errors[members, e])[:4]])
             assert data["worst"][e] == members[np.argmax(errors[members, e])]
-    # Reconstructions are in input units: close to the digits, which lie in [0, 1].
+    # Reconstructions are in input units: close to the sample, which lie in [0, 1].
     recon = data["reconstructions"][~np.isnan(data["reconstructions"])]
     assert -0.5 < recon.min() and recon.max() < 1.5
-    ax = mplot.expert_reconstructions(fitted, digits.X, (8, 8), n_per_expert=4)
+    ax = mplot.expert_reconstructions(fitted, sample.X, (8, 8), n_per_expert=4)
     assert isinstance(ax, Axes)
     assert len(ax.get_yticks()) == k
     grid = by_gid(ax, "grid").get_array()
     assert grid.shape[0] == k * 9  # one 8-pixel row (plus a 1-pixel gap) per expert
 
 
-def test_expert_reconstructions_checks_image_shape(fitted, digits):
+def test_expert_reconstructions_checks_image_shape(fitted, sample):
     with pytest.raises(ValueError, match="image_shape"):
-        mplot.expert_reconstructions(fitted, digits.X, (7, 7))
+        mplot.expert_reconstructions(fitted, sample.X, (7, 7))
 
 
-def test_confusion_counts_every_point_once(fitted, digits):
-    data = mplot.confusion_data(fitted, digits.y)
+def test_confusion_counts_every_point_once(fitted, sample):
+    data = mplot.confusion_data(fitted, sample.y)
     matrix = data["matrix"]
     assert matrix.shape == (len(np.unique(fitted.labels_)), 10)
-    assert matrix.sum() == len(digits.y)
+    assert matrix.sum() == len(sample.y)
     from mixae_graph.metrics import cluster_accuracy
 
     # Matched pairs are on the diagonal, so its sum is the matched accuracy.
     matched = [i for i, m in enumerate(data["matched"]) if m in data["classes"]]
     diagonal = sum(matrix[i, np.searchsorted(data["classes"], data["matched"][i])] for i in matched)
-    assert diagonal / len(digits.y) == pytest.approx(cluster_accuracy(digits.y, fitted.labels_))
-    ax = mplot.confusion(fitted, digits.y)
+    assert diagonal / len(sample.y) == pytest.approx(cluster_accuracy(sample.y, fitted.labels_))
+    ax = mplot.confusion(fitted, sample.y)
     assert isinstance(ax, Axes)
     assert by_gid(ax, "confusion").get_array().shape == matrix.shape
 
