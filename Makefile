@@ -22,10 +22,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/mixae-graph fit --config configs/digits.yaml
 
-# One test file per core (pytest-xdist); one thread per process, subprocesses included, so that
-# the fits of the two files do not fight over the cores.
+# One test file per core (pytest-xdist); one thread per process (torch's and numba's), subprocesses
+# included, so that the fits of the two files do not fight over the cores.
 test: $(STAMP)
-	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n auto --dist loadfile --durations=15
+	OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(PY) -m pytest -q -n auto --dist loadfile --durations=15
 
 # Executes the notebooks (several minutes) so their pages carry the plots; warnings fail the build.
 docs: $(STAMP)
