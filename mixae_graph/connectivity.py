@@ -1,9 +1,11 @@
 """The callback that runs the graph steps between epochs: graph, first experts, the E-step after
 every expert epoch, merge/split rounds, and the final routing.
 
-It only applies decisions; the rules themselves live in :mod:`mixae_graph.merge_split`. Slots of the
-bank are flipped and copied in place, so parameter shapes never change; the optimizer is rebuilt
-whenever the experts change, so that no stale moments carry over.
+It gathers the networks' evidence (the trunk's codes, the experts' likelihoods, the mixture's
+M-step), hands it to the steps of :mod:`mixae_graph.steps` (state in, new state and edits out) and
+applies their edits to the bank. Slots of the bank are flipped and copied in place, so parameter
+shapes never change; the optimizer is rebuilt whenever the experts change, so that no stale moments
+carry over.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import lightning as L
 import numpy as np
 import torch
 
-from .graph import PointGraph, expert_weights, point_graph
-from .merge_split import bisect_expert, chain_groups, join_pieces, partition, reassign_fragments, split_experts
+from . import steps
+from .graph import PointGraph, point_graph
+from .merge_split import chain_groups
 from .routing import least_shares, soft_assignment, spread
 from .state import FitState
+from .steps import AddExpert, AssignClusters, RemoveExpert, Slots
 
 # A new expert is a copy of its parent with its weights moved by this share of their scale: small
 # enough that it starts where its parent is, large enough that the two part ways in training.
@@ -79,70 +83,40 @@ class ConnectivityCallback(L.Callback):
         return graph
 
     def _first_experts(self, trainer, module) -> bool:
-        X, state = trainer.datamodule.X, module.state
-        codes = module.trunk_codes(torch.as_tensor(X)).cpu().numpy()
-        graph = self._graph(module, codes)
+        X = trainer.datamodule.X
+        graph = self._graph(module, module.trunk_codes(torch.as_tensor(X)).cpu().numpy())
         started = time.perf_counter()
         module.calibrate_error_scale(X[graph.landmarks])
-        rules, chains = _rules(module, graph.graph.shape[0]), self.chains(module, graph.graph)
-        # The graph's own parts: the experts' EM moves their borders from there.
-        parts = _largest(partition(graph.graph, **rules, chains=chains), module.bank.max_experts)
-        seed = int(module.bank.active_slots[0])
-        slots = [seed] + [_add_child(module, seed) for _ in range(parts.max())]
-        labels = np.where(parts >= 0, np.asarray(slots)[np.maximum(parts, 0)], -1)
-        if len(slots) > 1:
-            state.history.record_split(seed, slots, trainer.current_epoch,
-                                       sizes=np.bincount(parts[parts >= 0]).tolist(), rule="partition")
-        found = len(slots)
-        labels, _ = honour_n_clusters(module, graph.graph, labels, trainer.current_epoch)
-        state.set_graph(graph)
-        state.labels = graph.to_points(labels)
-        state.initial_slots = state.labels.copy()
+        slots = Slots.of(module.bank)
+        module.state = steps.first_experts(module.state, graph, slots, rules=_rules(module),
+                                           chains=self.chains(module, graph.graph),
+                                           n_clusters=module.hparams.n_clusters, epoch=trainer.current_epoch)
+        apply_edits(module, slots.edits)
+        found = next((len(e["children"]) for e in module.state.history.events if e.get("rule") == "partition"), 1)
         more = f", bisected to {module.bank.n_active} as n_clusters" if module.bank.n_active > found else ""
         _say(module, f"first experts: the graph's {found} parts{more} ({time.perf_counter() - started:.1f} s)")
         return True
 
     def _expectation_step(self, trainer, module) -> bool:
         """The mixture's scalars from the labels the experts trained on, then new labels from the
-        graph-smoothed likelihood. Experts left without a point vanish; told ``n_clusters``, the
-        largest experts are bisected until there are that many again."""
+        graph-smoothed likelihood (:func:`expectation`, :func:`mixae_graph.steps.expectation_step`)."""
         state = module.state
-        graph = state.graph
-        labels = expectation(module, trainer.datamodule.X[graph.landmarks], graph.graph, state.labels[graph.landmarks])
-        changed = drop_empty_experts(module, labels) > 0
-        labels, splits = honour_n_clusters(module, graph.graph, labels, trainer.current_epoch + 1)
-        changed |= bool(splits)
-        state.labels = graph.to_points(labels)
-        return changed
+        landmarks = state.graph.landmarks
+        routed = expectation(module, trainer.datamodule.X[landmarks], state.graph.graph, state.labels[landmarks])
+        slots = Slots.of(module.bank)
+        module.state = steps.expectation_step(state, routed, slots, n_clusters=module.hparams.n_clusters,
+                                              epoch=trainer.current_epoch + 1)
+        apply_edits(module, slots.edits)
+        return bool(slots.edits)
 
     def _merge_split_round(self, trainer, module) -> bool:
-        """Stray points back to their neighbours, then splits, then merges (which may undo a split
-        whose parts the merge rules join again, never the other way round)."""
+        """:func:`mixae_graph.steps.merge_split_round`, reported."""
         started, epoch = time.perf_counter(), trainer.current_epoch + 1
-        state = module.state
-        graph = state.graph.graph
-        rules = _rules(module, graph.shape[0])
-        labels = reassign_fragments(graph, state.labels[state.graph.landmarks], rules["min_size"])
-        drop_empty_experts(module, labels)
-        split_labels, splits = split_experts(graph, labels, min_size=rules["min_size"])
-        splits = _within_capacity(module, splits)
-        for event in splits:
-            children = [event["parent"]]
-            for child in event["children"][1:]:
-                slot = _add_child(module, event["parent"])
-                labels[split_labels == child] = slot
-                children.append(slot)
-            state.history.record_split(event["parent"], children, epoch, sizes=event["sizes"],
-                                       rule=event["rule"])
-        labels, merges = join_pieces(graph, labels, min_size=rules["min_size"],
-                                     chain_share=rules["chain_share"], chains=self.chains(module, graph))
-        for event in merges:
-            for slot in event["experts"]:
-                if slot != event["into"]:
-                    module.bank.remove_expert(slot)
-            state.history.record_merge(event["experts"], event["into"], epoch,
-                                       sizes=event["sizes"], rule=event["rule"])
-        state.labels = state.graph.to_points(labels)
+        slots = Slots.of(module.bank)
+        module.state, splits, merges = steps.merge_split_round(
+            module.state, slots, rules=_rules(module), chains=self.chains(module, module.state.graph.graph),
+            epoch=epoch)
+        apply_edits(module, slots.edits)
         done = [f"split E{e['parent']} -> {', '.join(f'E{c}' for c in e['children'])}" for e in splits]
         done += [f"merged {' + '.join(f'E{x}' for x in e['experts'])} -> E{e['into']} ({e['rule']})"
                  for e in merges]
@@ -157,7 +131,10 @@ class ConnectivityCallback(L.Callback):
         X = trainer.datamodule.X
         if module.hparams.n_clusters is not None:
             keep_every_expert(module, X)
-        finish(module, module.state.full_graph, module.route_slots(torch.as_tensor(X)).cpu().numpy())
+        slots = Slots.of(module.bank)
+        module.state = steps.finish(module.state, module.route_slots(torch.as_tensor(X)).cpu().numpy(), slots,
+                                    n_clusters=module.hparams.n_clusters)
+        apply_edits(module, slots.edits)
         return False
 
 
@@ -180,21 +157,6 @@ def expectation(module, X, graph, labels) -> np.ndarray:
     return slots[spread(p, graph, h.graph.smoothing).argmax(1)]
 
 
-def honour_n_clusters(module, graph, labels, epoch: int) -> tuple[np.ndarray, int]:
-    """Told ``n_clusters=K``, bisect the expert with the most points (:func:`bisect_expert`) until
-    there are ``K`` experts; the number of splits made."""
-    k, splits = module.hparams.n_clusters, 0
-    while k is not None and module.bank.n_active < k:
-        slots, sizes = np.unique(labels[labels >= 0], return_counts=True)
-        parent = int(slots[np.argmax(sizes)])
-        child = _add_child(module, parent)
-        labels = bisect_expert(graph, labels, parent, child)
-        module.state.history.record_split(parent, [parent, child], epoch, rule="n_clusters",
-                                          sizes=[int(np.sum(labels == parent)), int(np.sum(labels == child))])
-        splits += 1
-    return labels, splits
-
-
 def keep_every_expert(module, X) -> None:
     """Mixing weights under which each active expert is the likeliest for at least
     ``min(min_cluster_size, n // n_experts)`` points of ``X`` (:func:`~mixae_graph.routing.least_shares`):
@@ -206,74 +168,36 @@ def keep_every_expert(module, X) -> None:
                                            module.hparams.n_features, least).to(module.log_prior.dtype)
 
 
-def finish(module, graph, labels: np.ndarray) -> None:
-    """Final clusters: the tree over the experts, cut at ``n_clusters`` when given."""
-    from .tree import cut_tree
-
-    drop_empty_experts(module, labels)
-    state = module.state
-    state.final_slots = labels
-    slots = module.bank.active_slots.tolist()
-    weights, ids = expert_weights(graph, labels)
-    state.tree_sizes = {int(s): int(np.sum(labels == s)) for s in slots}
-    state.tree_weights = {  # (slot, slot): the weight inside an expert, which its volume needs
-        (int(ids[i]), int(ids[j])): float(weights[i, j])
-        for i in range(len(ids)) for j in range(i, len(ids)) if weights[i, j] > 0
-    }
-    cluster = {slot: column for column, slot in enumerate(slots)}
-    k = module.hparams.n_clusters
-    if k is not None:
-        if k > len(slots):  # honour_n_clusters and keep_every_expert rule this out
-            raise RuntimeError(f"n_clusters={k}, but the fit ended with {len(slots)} experts that own points")
-        cluster = cut_tree(module.cluster_tree, k)
-    module.cluster_of_slot.fill_(-1)
-    for slot, c in cluster.items():
-        module.cluster_of_slot[slot] = c
+def apply_edits(module, edits) -> None:
+    """Carry out the steps' edits on the module's bank, in order (:mod:`mixae_graph.steps`)."""
+    for edit in edits:
+        if isinstance(edit, AddExpert):
+            _add_child(module, edit.parent, edit.slot)
+        elif isinstance(edit, RemoveExpert):
+            module.bank.remove_expert(edit.slot)
+        elif isinstance(edit, AssignClusters):
+            module.cluster_of_slot.fill_(-1)
+            for slot, cluster in edit.clusters.items():
+                module.cluster_of_slot[slot] = cluster
+        else:
+            raise TypeError(f"unknown edit {edit!r}")
 
 
-def drop_empty_experts(module, labels: np.ndarray) -> int:
-    """Experts that own no point in ``labels`` vanish; how many did."""
-    empty = [slot for slot in module.bank.active_slots.tolist() if not np.any(labels == slot)]
-    for slot in empty:
-        module.bank.remove_expert(slot)
-    return len(empty)
-
-
-def _within_capacity(module, splits: list[dict]) -> list[dict]:
-    """The splits the bank has free slots for, in order; the rest wait (their experts stay whole)."""
-    free, kept = module.bank.max_experts - module.bank.n_active, []
-    for event in splits:
-        if len(event["children"]) - 1 <= free:
-            kept.append(event)
-            free -= len(event["children"]) - 1
-    return kept
-
-
-def _largest(parts: np.ndarray, k: int) -> np.ndarray:
-    """Keep the ``k`` largest parts (``0..k-1``); points of the others (``-1``) go to the experts."""
-    sizes = np.bincount(parts[parts >= 0])
-    if len(sizes) <= k:
-        return parts
-    keep = np.argsort(-sizes, kind="stable")[:k]
-    relabel = np.full(len(sizes), -1)
-    relabel[np.sort(keep)] = np.arange(k)
-    return np.where(parts >= 0, relabel[np.maximum(parts, 0)], -1)
-
-
-def _rules(module, n_points: int) -> dict:
+def _rules(module) -> dict:
     h = module.hparams
-    return dict(resolution=h.graph.resolution, chain_share=h.graph.chain_share,
-                min_size=h.min_cluster_size,
+    return dict(resolution=h.graph.resolution, chain_share=h.graph.chain_share, min_size=h.min_cluster_size,
                 random_state=h.random_state)
 
 
-def _add_child(module, parent: int) -> int:
-    slot = module.bank.add_expert(source=parent)
+def _add_child(module, parent: int, slot: int) -> None:
+    """A copy of expert ``parent`` in ``slot``, its weights moved by :data:`SPLIT_NOISE`."""
+    placed = module.bank.add_expert(source=parent)
+    if placed != slot:
+        raise RuntimeError(f"the bank placed a child of E{parent} in slot {placed}, the step planned {slot}")
     module.noise_var[slot] = module.noise_var[parent]
     module.log_prior[slot] = module.log_prior[parent]
     generator = torch.Generator().manual_seed(module.hparams.random_state + slot)
     module.bank.perturb(slot, SPLIT_NOISE, generator=generator)
-    return slot
 
 
 def _decide_once(trainer, module, steps) -> bool:

@@ -32,6 +32,17 @@ from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
 from .graph import communities, expert_weights, membership, stable_communities
 
+# A piece holds together when at least this share of its kNN weight stays inside it: a community in
+# the weak sense of Radicchi et al. (PNAS 2004), more weight inside than going out.
+WEAK_COMMUNITY = 0.5
+# The chain rule (:func:`chain_groups`) reads the graph cut into Louvain communities at this
+# resolution: the modularity optimum itself (resolution 1), pieces smaller than most clusters
+# whatever the experts are, so that a thin manifold shows as a run of pieces.
+CHAIN_RESOLUTION = 1.0
+# Fewest linked pieces that make a chain: two or three pieces that are each other's strongest
+# neighbours are also what neighbouring blobs look like; four in a row make a path.
+CHAIN_MIN_PIECES = 4
+
 
 def bisection_conductance(graph: sp.spmatrix) -> float:
     """Conductance of the best sweep cut along the Fiedler vector of ``graph`` (0 if disconnected).
@@ -122,7 +133,7 @@ def _holds_together(graph: sp.csr_matrix, nodes: np.ndarray) -> np.ndarray:
                            shape=(graph.shape[0], nodes.max() + 1))
     volume = np.asarray((graph @ onehot).sum(0)).ravel()
     inside = (onehot.T @ graph @ onehot).diagonal()
-    return inside >= 0.5 * volume
+    return inside >= WEAK_COMMUNITY * volume
 
 
 def reassign_fragments(graph, labels, min_size: int) -> np.ndarray:
@@ -169,7 +180,7 @@ def absorb_loose(graph, labels) -> tuple[np.ndarray, list[dict]]:
         volume = weights.sum(1)
         inside = np.diag(weights) / np.maximum(volume, 1e-12)
         np.fill_diagonal(weights, 0.0)
-        loose = [i for i in np.argsort(inside, kind="stable") if inside[i] < 0.5 and weights[i].any()]
+        loose = [i for i in np.argsort(inside, kind="stable") if inside[i] < WEAK_COMMUNITY and weights[i].any()]
         if not loose:
             return labels, events
         i = loose[0]
@@ -193,18 +204,19 @@ def absorb_small(graph, labels, min_size: int) -> tuple[np.ndarray, list[dict]]:
         labels = _merge(labels, [int(ids[i]), int(ids[np.argmax(weights[i])])], events, "small")
 
 
-def chain_groups(graph, chain_share: float = 0.8, min_pieces: int = 4, random_state: int = 0) -> np.ndarray:
+def chain_groups(graph, chain_share: float = 0.8, min_pieces: int = CHAIN_MIN_PIECES,
+                 random_state: int = 0) -> np.ndarray:
     """Chain id of every point (``-1`` outside any chain): the thin manifolds of the graph.
 
-    The graph is cut into Louvain communities at resolution 1 (small pieces, whatever the experts
-    are). A piece is chain-like when it sends ``chain_share`` of its outside weight to its two
-    strongest neighbours; chain-like pieces that are each other's two strongest neighbours link up,
+    The graph is cut into Louvain communities at :data:`CHAIN_RESOLUTION` (small pieces, whatever
+    the experts are). A piece is chain-like when it sends ``chain_share`` of its outside weight to
+    its two strongest neighbours; chain-like pieces that are each other's two strongest neighbours link up,
     end to end, and a run of ``min_pieces`` or more linked pieces (a path or a cycle, by
     construction) is a chain. A weak bridge between two chains (spiral arms touching at the centre)
     is nobody's strongest link, so the two stay apart.
     """
     graph = sp.csr_matrix(graph)
-    pieces = communities(graph, 1.0, random_state)
+    pieces = communities(graph, CHAIN_RESOLUTION, random_state)
     weights, _ = expert_weights(graph, pieces)
     np.fill_diagonal(weights, 0.0)
     n = len(weights)
@@ -220,7 +232,7 @@ def chain_groups(graph, chain_share: float = 0.8, min_pieces: int = 4, random_st
     return np.where(chainlike & long_enough, group, -1)[pieces]
 
 
-def is_chain(graph, chain_share: float = 0.8, min_pieces: int = 4, random_state: int = 0) -> bool:
+def is_chain(graph, chain_share: float = 0.8, min_pieces: int = CHAIN_MIN_PIECES, random_state: int = 0) -> bool:
     """Whether the whole graph is one thin manifold (one chain holding every point)."""
     chains = chain_groups(graph, chain_share, min_pieces, random_state)
     return bool(chains[0] >= 0 and np.all(chains == chains[0]))

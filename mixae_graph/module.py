@@ -92,7 +92,7 @@ class MixAEGraphModule(L.LightningModule):
         Exactly this many clusters: the graph's first parts are bisected up to this many when
         there are fewer (:func:`mixae_graph.merge_split.bisect_expert`), the merge rules stop at no
         fewer, the E-step bisects the largest experts whenever fewer are left
-        (:func:`mixae_graph.connectivity.honour_n_clusters`), the final mixing weights give every
+        (:func:`mixae_graph.steps.honour_n_clusters`), the final mixing weights give every
         expert points (:func:`mixae_graph.routing.least_shares`: experts that reconstruct each
         other's points alike would otherwise leave one empty), and the final cluster tree is cut
         at this many clusters. None lets the graph decide.

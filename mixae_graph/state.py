@@ -1,7 +1,7 @@
 """`FitState`: everything a fit knows besides the networks' weights and the mixture's scalars.
 
-One object, held by the module (``module.state``): the graph steps of
-:class:`~mixae_graph.connectivity.ConnectivityCallback` read and replace it, the data module draws
+One object, held by the module (``module.state``): the graph steps of :mod:`mixae_graph.steps`
+take it and return a new one, the data module draws
 its batches from it, a checkpoint saves it (:meth:`FitState.state_dict`) and a resumed or
 data-parallel run loads it back (:meth:`FitState.from_state_dict`), so nothing else needs to be
 glued together again.

@@ -8,8 +8,10 @@ import scipy.sparse as sp
 import torch
 
 from graph_builders import clique_edges, graph_from_edges
-from mixae_graph.connectivity import expectation, honour_n_clusters
+from mixae_graph.connectivity import expectation
 from mixae_graph.module import MIN_NOISE_VAR, MixAEGraphModule
+from mixae_graph.state import FitState
+from mixae_graph.steps import AddExpert, Slots, honour_n_clusters
 
 
 def two_expert_module():
@@ -65,12 +67,12 @@ def test_honour_n_clusters_bisects_the_largest_expert_at_its_bridge():
     # One expert over two 10-cliques joined by one edge, another over a 4-clique; told 3 clusters.
     edges = clique_edges(range(10)) + clique_edges(range(10, 20)) + [(9, 10, 1.0)] + clique_edges(range(20, 24))
     graph = graph_from_edges(24, edges)
-    module = MixAEGraphModule(n_features=4, trunk=dict(hidden=(8,), latent_dim=2),
-                              experts=dict(hidden=(4,), latent_dim=2, dims=None, max_experts=4), n_clusters=3)
-    other = module.bank.add_expert(source=0)
-    labels, splits = honour_n_clusters(module, graph, np.array([0] * 20 + [other] * 4), epoch=7)
-    assert splits == 1 and module.bank.n_active == 3
-    assert len(set(labels[:10].tolist())) == 1 and len(set(labels[10:20].tolist())) == 1
-    assert labels[0] != labels[10] and set(labels[20:].tolist()) == {other}
-    event = module.state.history.events[-1]
+    state, slots = FitState(), Slots(active=[0, 2], capacity=4)
+    labels = honour_n_clusters(state, graph, np.array([0] * 20 + [2] * 4), slots, n_clusters=3, epoch=7)
+    assert slots.edits == [AddExpert(parent=0, slot=1)]  # the lowest free slot, as the bank will place it
+    assert slots.active == [0, 1, 2]
+    assert set(labels[:10].tolist()) == {0} and set(labels[10:20].tolist()) == {1} or \
+        set(labels[:10].tolist()) == {1} and set(labels[10:20].tolist()) == {0}
+    assert set(labels[20:].tolist()) == {2}
+    event = state.history.events[-1]
     assert event["rule"] == "n_clusters" and event["parent"] == 0 and event["epoch"] == 7

@@ -1,0 +1,114 @@
+"""The graph steps as functions (state in, new state and bank edits out), on hand-made graphs."""
+
+import numpy as np
+import pytest
+
+from graph_builders import clique_edges, graph_from_edges
+from mixae_graph.graph import PointGraph
+from mixae_graph.merge_split import chain_groups
+from mixae_graph.state import FitState
+from mixae_graph.steps import (AddExpert, AssignClusters, RemoveExpert, Slots, expectation_step, finish,
+                               first_experts, merge_split_round)
+
+RULES = dict(resolution=None, chain_share=0.8, min_size=5, random_state=0)
+
+
+def state_on(graph, labels) -> FitState:
+    n = graph.shape[0]
+    return FitState(graph=PointGraph(graph, np.arange(n), np.arange(n)), labels=np.asarray(labels))
+
+
+def three_cliques():
+    """Cliques of 12 nodes (0-11, 12-23, 24-35), the first two joined by one weak edge."""
+    edges = clique_edges(range(12)) + clique_edges(range(12, 24)) + clique_edges(range(24, 36))
+    return graph_from_edges(36, edges + [(11, 12, 0.1)])
+
+
+def test_slots_hand_out_the_lowest_free_slot_like_the_bank():
+    slots = Slots(active=[0, 3], capacity=4)
+    assert slots.add(3) == 1 and slots.add(0) == 2
+    slots.remove(3)
+    assert slots.add(1) == 3
+    assert slots.active == [0, 1, 2, 3]
+    assert slots.edits == [AddExpert(3, 1), AddExpert(0, 2), RemoveExpert(3), AddExpert(1, 3)]
+    with pytest.raises(RuntimeError, match="bank is full"):
+        slots.add(0)
+
+
+def test_first_experts_are_the_graph_parts_as_children_of_the_seed():
+    graph = three_cliques()
+    slots = Slots(active=[0], capacity=8)
+    empty = FitState()
+    state = first_experts(empty, PointGraph(graph, np.arange(36), np.arange(36)), slots, rules=RULES,
+                          chains=chain_groups(graph), n_clusters=None, epoch=4)
+    assert slots.edits == [AddExpert(0, 1), AddExpert(0, 2)]
+    assert [len(set(state.labels[i:i + 12])) for i in (0, 12, 24)] == [1, 1, 1]
+    assert len(set(state.labels.tolist())) == 3
+    np.testing.assert_array_equal(state.initial_slots, state.labels)
+    event = state.history.events[0]
+    assert event["rule"] == "partition" and event["children"] == [0, 1, 2] and event["epoch"] == 4
+    assert empty.graph is None and len(empty.history) == 0  # the input state is left as it was
+
+
+def test_first_experts_told_more_clusters_bisect_up_to_that_many():
+    slots = Slots(active=[0], capacity=8)
+    graph = three_cliques()
+    state = first_experts(FitState(), PointGraph(graph, np.arange(36), np.arange(36)), slots, rules=RULES,
+                          chains=chain_groups(graph), n_clusters=5, epoch=0)
+    assert slots.active == [0, 1, 2, 3, 4] and len(set(state.labels.tolist())) == 5
+    assert [e["rule"] for e in state.history.events] == ["partition", "n_clusters", "n_clusters"]
+
+
+def test_merge_split_round_splits_an_expert_whose_points_fall_apart_and_merges_one_that_does_not_hold():
+    # Expert 0 holds cliques 0 and 2 (no edge between them): it splits. Expert 1 holds clique 1
+    # but for three of its nodes, given to expert 2: a piece of 3 < min_size joins its neighbour.
+    graph = three_cliques()
+    labels = np.array([0] * 12 + [1] * 9 + [2] * 3 + [0] * 12)
+    before = state_on(graph, labels)
+    slots = Slots(active=[0, 1, 2], capacity=8)
+    state, splits, merges = merge_split_round(before, slots, rules=RULES, chains=chain_groups(graph), epoch=9)
+    assert [e["parent"] for e in splits] == [0]
+    assert len(set(state.labels[:12])) == 1 and len(set(state.labels[24:])) == 1
+    assert state.labels[0] != state.labels[24]
+    assert len(set(state.labels[12:24])) == 1  # the clique is one expert again
+    assert len(set(state.labels.tolist())) == 3
+    assert any(isinstance(e, AddExpert) and e.parent == 0 for e in slots.edits)
+    assert set(slots.active) == set(state.labels.tolist())
+    np.testing.assert_array_equal(before.labels, labels)  # the input state is left as it was
+    assert len(before.history) == 0
+
+
+def test_merge_split_round_waits_for_a_free_slot_before_splitting():
+    graph = three_cliques()
+    labels = np.array([0] * 12 + [1] * 12 + [0] * 12)
+    slots = Slots(active=[0, 1], capacity=2)
+    state, splits, merges = merge_split_round(state_on(graph, labels), slots, rules=RULES, chains=chain_groups(graph),
+                                              epoch=3)
+    assert splits == [] and merges == [] and slots.edits == []
+    np.testing.assert_array_equal(state.labels, labels)
+
+
+def test_expectation_step_drops_an_expert_the_router_left_empty():
+    graph = three_cliques()
+    state = state_on(graph, np.array([0] * 12 + [1] * 12 + [2] * 12))
+    routed = np.array([0] * 24 + [2] * 12)
+    slots = Slots(active=[0, 1, 2], capacity=4)
+    new = expectation_step(state, routed, slots, n_clusters=None, epoch=5)
+    assert slots.edits == [RemoveExpert(1)]
+    np.testing.assert_array_equal(new.labels, routed)
+
+
+def test_finish_records_the_tree_and_cuts_it_at_n_clusters():
+    graph = three_cliques()
+    routed = np.array([0] * 12 + [1] * 12 + [2] * 12)
+    state = state_on(graph, routed)
+    slots = Slots(active=[0, 1, 2], capacity=4)
+    new = finish(state, routed, slots, n_clusters=2)
+    assert new.tree_sizes == {0: 12, 1: 12, 2: 12}
+    assert new.tree_weights[(0, 1)] == pytest.approx(0.1)  # the one weak edge, once
+    (assign,) = slots.edits
+    assert isinstance(assign, AssignClusters)
+    # Two clusters: the two joined cliques together, the third alone.
+    assert assign.clusters[0] == assign.clusters[1] != assign.clusters[2]
+    with pytest.raises(RuntimeError, match="n_clusters=4"):
+        finish(state, routed, Slots(active=[0, 1, 2], capacity=4), n_clusters=4)
