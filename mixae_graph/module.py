@@ -21,7 +21,7 @@ from .blur import gaussian_blur
 from .datasets import check_image_shape
 from .experts import ExpertBank
 from .objective import mixae_objective
-from .routing import deviance, soft_assignment
+from .routing import deviance, hard_assignment, soft_assignment
 from .settings import Experts, Graph, Trunk, as_dict, as_group
 from .state import FitState
 from .tree import build_cluster_tree
@@ -284,7 +284,7 @@ class MixAEGraphModule(L.LightningModule):
 
     def route_slots(self, x: torch.Tensor) -> torch.Tensor:
         """Expert slot of every point: its most likely expert (the router, the fit's own labels)."""
-        return self.bank.active_slots[self.expert_deviance(x).argmin(1)]
+        return self.bank.active_slots[hard_assignment(self.expert_deviance(x))]
 
     def fit_labels(self) -> np.ndarray:
         """Cluster of every training point: its most likely expert (the router), then its tree cut."""
