@@ -23,9 +23,11 @@ Criteria:
 
 HDBSCAN's noise points (-1) count as one more label for ACC, not as a cluster.
 
-Run: ``python benchmarks/count.py [--datasets ...] [--seeds 0 1 2] [--codes DIR]``; results in
-``benchmarks/results/count-criteria.md``/``.json``. ``--codes DIR`` keeps the codes of each fit there
-and reuses them on the next run.
+Run: ``python benchmarks/count.py [--datasets ...] [--seeds 0 1 2] [--codes DIR] [--subsamples N]``;
+results in ``benchmarks/results/count-criteria.md``/``.json``. ``--codes DIR`` keeps the codes of each
+fit there and reuses them on the next run. ``--subsamples N`` also partitions N random 80% subsamples
+of each set's codes (the same trunk): a count that is a property of the data should not flip when a
+fifth of the points is left out, and a second table gives each criterion's range of counts over them.
 """
 
 from __future__ import annotations
@@ -151,7 +153,30 @@ def within(found: float, classes: int) -> bool:
     return found == 1 if classes == 1 else abs(found - classes) <= 0.2 * classes
 
 
+def subsample_table(records: list[dict], sets: list[str], names: list[str], classes: dict) -> list[str]:
+    """Each criterion's range of counts (and mean ACC) over the 80% subsamples of every set."""
+    lines = ["", "## On 80% subsamples of the same codes", "",
+             "Each cell: fewest-most clusters found over the subsamples (and seeds) / mean ACC. **Bold**: "
+             "every subsample's count within 20% of the classes. `steady`: sets where that holds.", "",
+             "| criterion | " + " | ".join(f"{s} ({classes[s]})" for s in sets) + " | steady | mean ACC |",
+             "|---|" + "---|" * (len(sets) + 2)]
+    for name in names:
+        cells, hits, accs = [], 0, []
+        for data in sets:
+            rows = [r for r in records if r["criterion"] == name and r["dataset"] == data]
+            found = [r["clusters"] for r in rows]
+            accs.append(np.mean([r["acc"] for r in rows]))
+            good = all(within(f, classes[data]) for f in found)
+            hits += good
+            text = f"{min(found)}-{max(found)} / {accs[-1]:.3f}"
+            cells.append(f"**{text}**" if good else text)
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {hits}/{len(sets)} | {np.mean(accs):.3f} |")
+    return lines
+
+
 def markdown(records: list[dict], info: dict) -> str:
+    subsampled = [r for r in records if r.get("sample", "all") != "all"]
+    records = [r for r in records if r.get("sample", "all") == "all"]
     sets = list(dict.fromkeys(r["dataset"] for r in records))
     names = list(dict.fromkeys(r["criterion"] for r in records))
     mean = {}
@@ -178,6 +203,8 @@ def markdown(records: list[dict], info: dict) -> str:
             cells.append(f"**{text}**" if good else text)
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {hits}/{len(sets)} | "
                      f"{np.mean([mean[name, s][1] for s in sets]):.3f} |")
+    if subsampled:
+        lines += subsample_table(subsampled, sets, names, classes)
     return "\n".join(lines) + "\n"
 
 
@@ -187,6 +214,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--trunk-epochs", type=int, default=50)
     parser.add_argument("--codes", type=Path, default=None, help="folder that keeps the codes of each fit")
+    parser.add_argument("--subsamples", type=int, default=0, help="also partition this many 80%% subsamples")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
     args = parser.parse_args(argv)
     quality.quiet_lightning()
@@ -199,15 +227,21 @@ def main(argv=None) -> None:
         for seed in args.seeds:
             started = time.perf_counter()
             codes = trunk_codes(data, seed, args)
-            for name, labels in criteria(codes, seed).items():
-                labels = np.asarray(labels)
-                found = len(np.unique(labels[labels >= 0]))
-                records.append({"dataset": data.name, "seed": seed, "criterion": name, "classes": classes,
-                                "clusters": found, "acc": float(cluster_accuracy(data.y, labels)),
-                                "noise": float(np.mean(labels < 0))})
-            print(f"{data.name} seed {seed}: " + ", ".join(
-                f"{r['criterion']} {r['clusters']}" for r in records if r["dataset"] == data.name
-                and r["seed"] == seed) + f" ({time.perf_counter() - started:.0f} s)", flush=True)
+            samples = [("all", np.arange(len(codes)))] + [
+                (f"80% {i}", np.sort(np.random.default_rng(1000 * seed + i).permutation(len(codes))[
+                    : int(0.8 * len(codes))])) for i in range(args.subsamples)]
+            for sample, rows in samples:
+                for name, labels in criteria(codes[rows], seed).items():
+                    labels = np.asarray(labels)
+                    found = len(np.unique(labels[labels >= 0]))
+                    records.append({"dataset": data.name, "seed": seed, "sample": sample, "criterion": name,
+                                    "classes": classes, "clusters": found,
+                                    "acc": float(cluster_accuracy(data.y[rows], labels)),
+                                    "noise": float(np.mean(labels < 0))})
+                print(f"{data.name} seed {seed} {sample}: " + ", ".join(
+                    f"{r['criterion']} {r['clusters']}" for r in records if r["dataset"] == data.name
+                    and r["seed"] == seed and r["sample"] == sample) + f" ({time.perf_counter() - started:.0f} s)",
+                    flush=True)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "count-criteria.json").write_text(json.dumps({"info": info, "records": records}, indent=1))
         text = markdown(records, info)
