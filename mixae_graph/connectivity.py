@@ -46,13 +46,13 @@ class ConnectivityCallback(L.Callback):
 
     def on_train_epoch_end(self, trainer, module) -> None:
         # Runs before the checkpoint callbacks, so every checkpoint holds the experts it trained.
-        steps = self._steps_due(trainer, module)
-        if not steps:
+        due = self._steps_due(trainer, module)
+        if not due:
             return
         if trainer.world_size == 1:
-            changed = any([step(trainer, module) for step in steps])
+            changed = any([step(trainer, module) for step in due])
         else:
-            changed = _decide_once(trainer, module, steps)
+            changed = _decide_once(trainer, module, due)
         if changed:
             _restart(trainer, module)
         if trainer.current_epoch + 1 == trainer.max_epochs and trainer.world_size > 1:
@@ -200,11 +200,11 @@ def _add_child(module, parent: int, slot: int) -> None:
     module.bank.perturb(slot, SPLIT_NOISE, generator=generator)
 
 
-def _decide_once(trainer, module, steps) -> bool:
-    """Run ``steps`` on rank 0 and send the outcome (experts, graph, labels, history) to every rank."""
+def _decide_once(trainer, module, due) -> bool:
+    """Run the ``due`` steps on rank 0 and send the outcome (experts, graph, labels, history) to every rank."""
     snapshot = None
     if trainer.is_global_zero:
-        changed = any([step(trainer, module) for step in steps])
+        changed = any([step(trainer, module) for step in due])
         snapshot = {"changed": changed, "weights": module.state_dict(), "fit": module.state.state_dict()}
     snapshot = trainer.strategy.broadcast(snapshot, src=0)
     if not trainer.is_global_zero:

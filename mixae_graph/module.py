@@ -24,7 +24,6 @@ from .objective import mixae_objective
 from .routing import deviance, hard_assignment, soft_assignment
 from .settings import Experts, Graph, Trunk, as_dict, as_group
 from .state import FitState
-from .tree import build_cluster_tree
 
 
 _PROGRESS_BAR = ("train/trunk", "train/seed", "train/total", "experts")
@@ -378,7 +377,7 @@ class MixAEGraphModule(L.LightningModule):
     @property
     def cluster_tree(self):
         """The cluster tree (a networkx DiGraph) of the last fit."""
-        return build_cluster_tree(self.state.tree_sizes, self.state.tree_weights, self.state.history.events)
+        return self.state.cluster_tree
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["mixae_graph"] = self.state.state_dict()

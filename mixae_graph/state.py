@@ -16,7 +16,7 @@ import scipy.sparse as sp
 import torch
 
 from .graph import PointGraph
-from .tree import TreeRecorder
+from .tree import TreeRecorder, build_cluster_tree
 
 
 @dataclass
@@ -60,6 +60,11 @@ class FitState:
         if self._full is None or self._full.shape[0] != self.graph.n_points:
             self._full = self.graph.full()
         return self._full
+
+    @property
+    def cluster_tree(self):
+        """The cluster tree (a networkx DiGraph) over the final experts and the history."""
+        return build_cluster_tree(self.tree_sizes, self.tree_weights, self.history.events)
 
     def set_graph(self, graph: PointGraph | None) -> None:
         self.graph, self._full = graph, None

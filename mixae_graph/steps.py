@@ -25,7 +25,7 @@ import numpy as np
 from .graph import PointGraph, expert_weights
 from .merge_split import bisect_expert, join_pieces, partition, reassign_fragments, split_experts
 from .state import FitState
-from .tree import build_cluster_tree, cut_tree
+from .tree import cut_tree
 
 
 @dataclass(frozen=True)
@@ -159,8 +159,7 @@ def finish(state: FitState, routed: np.ndarray, slots: Slots, *, n_clusters: int
         if n_clusters > len(slots.active):  # honour_n_clusters and the final mixing weights rule this out
             raise RuntimeError(f"n_clusters={n_clusters}, but the fit ended with {len(slots.active)} "
                                "experts that own points")
-        tree = build_cluster_tree(state.tree_sizes, state.tree_weights, state.history.events)
-        clusters = cut_tree(tree, n_clusters)
+        clusters = cut_tree(state.cluster_tree, n_clusters)
     slots.edits.append(AssignClusters({int(s): int(c) for s, c in clusters.items()}))
     return state
 
