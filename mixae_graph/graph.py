@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import math
 
 import networkx as nx
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -340,12 +341,12 @@ def stable_communities(graph: sp.spmatrix, resolutions=RESOLUTIONS, n_runs: int 
 def communities(graph: sp.spmatrix, resolution: float = 1.0, random_state: int = 0) -> np.ndarray:
     """Louvain communities of the point graph (Blondel et al. 2008), as labels ``0..c-1``.
 
-    Vectorised over sparse matrices (no per-node Python loop, no networkx at the point level): in
-    each sweep every node finds the neighbouring community of best modularity gain at once, and a
-    random half of the nodes that would gain moves, so that pairs do not swap back and forth (the
-    parallel local moving of Lu et al. 2015). Communities are then contracted and the moves repeat
+    Parallel local moving (Lu et al. 2015): in each sweep every node finds the neighbouring
+    community of best modularity gain at once (:func:`_best_moves`, one compiled pass over the
+    edges, cached on disk by numba), and a random half of the nodes that would gain moves, so that
+    pairs do not swap back and forth. Communities are then contracted and the moves repeat
     until nothing merges. Measured against networkx's sequential Louvain: the same modularity to
-    within 0.002 on blobs, digits, moons and spirals, 6x faster at 10k points.
+    within 0.002 on blobs, digits, moons and spirals.
     """
     graph = sp.csr_matrix(graph, dtype=np.float64)
     rng = np.random.default_rng(random_state)
@@ -368,28 +369,51 @@ def _local_moving(graph: sp.csr_matrix, resolution: float, rng, max_sweeps: int 
     community = np.arange(n)
     total = degree.copy()  # degree summed per community
     for _ in range(max_sweeps):
-        links = (graph @ membership_matrix(community, n)).tocsr()  # (node, community) -> weight
-        links.sort_indices()
-        rows = np.repeat(np.arange(n), np.diff(links.indptr))
-        cols = links.indices
-        own = cols == community[rows]
-        weight = links.data - np.where(own, loops[rows], 0.0)  # to the community, self-loop aside
-        others = total[cols] - np.where(own, degree[rows], 0.0)  # the community without the node
-        gain = weight - resolution * degree[rows] * others / two_m
-        stay = -resolution * degree * (total[community] - degree) / two_m
-        stay[rows[own]] = gain[own]
-        # Best community per node; ties go to the smallest id (columns are sorted).
-        filled = np.flatnonzero(np.diff(links.indptr))
-        row_max = np.full(n, -np.inf)
-        row_max[filled] = np.maximum.reduceat(gain, links.indptr[filled])
-        at_max = np.flatnonzero(gain == row_max[rows])
-        best_rows, first = np.unique(rows[at_max], return_index=True)
-        target, best_gain = community.copy(), stay.copy()
-        target[best_rows], best_gain[best_rows] = cols[at_max[first]], gain[at_max[first]]
-        willing = (target != community) & (best_gain > stay + 1e-12 * two_m)
+        target, willing = _best_moves(graph.indptr, graph.indices, graph.data, community, total, degree, loops,
+                                      float(resolution), float(two_m))
         if not willing.any():
             break
         move = willing & (rng.random(n) < MOVING_SHARE)
         community[move] = target[move]
         total = np.bincount(community, weights=degree, minlength=n)
     return np.unique(community, return_inverse=True)[1]
+
+
+@numba.njit(cache=True)
+def _best_moves(indptr, indices, data, community, total, degree, loops, resolution, two_m):
+    """One sweep of the local moves: every node's neighbouring community of best modularity gain
+    (ties to the smallest id) and whether moving there beats staying. ``(target, willing)``."""
+    n = len(indptr) - 1
+    target = community.copy()
+    willing = np.zeros(n, dtype=np.bool_)
+    link = np.zeros(n)  # weight from the node to each community it touches
+    touched = np.empty(n, dtype=np.int64)
+    seen = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        m = 0
+        for jj in range(indptr[i], indptr[i + 1]):
+            c = community[indices[jj]]
+            if not seen[c]:
+                seen[c] = True
+                touched[m] = c
+                m += 1
+            link[c] += data[jj]
+        own = community[i]
+        # Gain of joining a community, the node taken out of its own (and its self-loop aside).
+        stay = -resolution * degree[i] * (total[own] - degree[i]) / two_m
+        best, best_gain = own, -np.inf
+        for t in range(m):
+            c = touched[t]
+            if c == own:
+                gain = (link[c] - loops[i]) - resolution * degree[i] * (total[c] - degree[i]) / two_m
+                stay = gain
+            else:
+                gain = link[c] - resolution * degree[i] * (total[c] - 0.0) / two_m
+            if gain > best_gain or (gain == best_gain and c < best):
+                best, best_gain = c, gain
+        for t in range(m):
+            link[touched[t]] = 0.0
+            seen[touched[t]] = False
+        if m > 0 and best != own and best_gain > stay + 1e-12 * two_m:
+            target[i], willing[i] = best, True
+    return target, willing
