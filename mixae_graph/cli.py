@@ -8,7 +8,8 @@ One setting per idea: the input size comes from the data, the epoch budget is
 Each run writes, under ``<default_root_dir>/version_N/`` (``runs/`` by default): ``config.yaml``
 (the resolved config), ``metrics.csv``, ``checkpoints/last.ckpt``, ``labels.csv`` and, after a fit,
 ``report.md`` with its pictures (``latent_graph.png``, ``cluster_tree.png``, ``training_curves.png``,
-``confusion.png`` when the data has classes, ``expert_reconstructions.png`` when it is images).
+``confusion.png`` when the data has classes, ``expert_reconstructions.png`` when it is images;
+``--report false`` skips them).
 
 Examples
 --------
@@ -228,6 +229,9 @@ class MixAEGraphCLI(LightningCLI):
                              "model.verbose": True})  # a line per graph step; --quiet turns it off
         parser.add_argument("--quiet", type=bool, default=False,
                             help="No progress bar and no line per graph step; the summary stays.")
+        parser.add_argument("--report", type=bool, default=True,
+                            help="After fit, write report.md and its plots in the run's log folder "
+                                 "(the latent-graph plot lays every point out with UMAP: seconds to minutes).")
         parser.add_argument("--labels_path", type=str | None, default=None,
                             help="Where fit/predict write the cluster of every point "
                                  "(default: labels.csv in the run's log folder).")
@@ -289,7 +293,7 @@ class MixAEGraphCLI(LightningCLI):
         if ckpt_path is not None:
             self._say(f"checkpoint: {ckpt_path}")
         self._say(f"labels:     {labels_path}")
-        if log_dir is not None:
+        if log_dir is not None and self._get(self.config, "report"):
             report = write_report(fitted_estimator(module, data), data.data, log_dir, scores)
             self._say(f"report:     {report}")
 

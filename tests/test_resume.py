@@ -23,7 +23,8 @@ TRUNK_EPOCHS = 4
 SETTINGS = ["--model.trunk.epochs", str(TRUNK_EPOCHS), "--model.experts.epochs", "8",
             "--model.graph.merge_every", "2", "--model.trunk.hidden", "[64,64]",
             "--data.batch_size", "256",  # 12 steps an epoch, not the default's 33: three runs share two cores
-            "--trainer.enable_progress_bar", "false", "--checkpoint.save_top_k", "-1"]
+            "--trainer.enable_progress_bar", "false", "--checkpoint.save_top_k", "-1",
+            "--report", "false"]  # no plots: test_cli.py tests the report
 
 
 def command(data, root, *extra):
@@ -67,6 +68,7 @@ def runs(tmp_path_factory):
 
 def test_uninterrupted_run_finds_the_four_blobs(runs):
     assert len(np.unique(read_labels(runs["tmp"] / "first" / "version_0"))) == 4
+    assert not (runs["tmp"] / "first" / "version_0" / "report.md").exists()  # --report false
 
 
 def test_killed_run_resumes_to_the_same_experts_and_labels(runs):
