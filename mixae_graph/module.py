@@ -164,10 +164,11 @@ class MixAEGraphModule(L.LightningModule):
         scales stay."""
         X = self.blur(torch.as_tensor(np.asarray(X), dtype=torch.float64))  # float32 sums overflow near 3e38
         mean = X.mean(0)
-        self.feature_mean.copy_(mean)
-        self.feature_scale.copy_((X - mean).pow(2).mean().sqrt().clamp(min=1e-8))
+        scale = (X - mean).pow(2).mean().sqrt().clamp(min=1e-8)
+        self.feature_mean.copy_(mean)  # computed where X is (the CPU), copied to the module's device
+        self.feature_scale.copy_(scale)
         if self.projects:
-            self.basis.copy_(principal_directions((X - mean) / self.feature_scale, self.basis.shape[1]))
+            self.basis.copy_(principal_directions((X - mean) / scale, self.basis.shape[1]))
 
     @property
     def projects(self) -> bool:

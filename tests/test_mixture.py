@@ -76,3 +76,11 @@ def test_honour_n_clusters_bisects_the_largest_expert_at_its_bridge():
     assert set(labels[20:].tolist()) == {2}
     event = state.history.events[-1]
     assert event["rule"] == "n_clusters" and event["parent"] == 0 and event["epoch"] == 7
+
+
+def test_scaling_is_computed_on_the_cpu_and_copied_to_the_modules_device():
+    # The data stay on the CPU while the module trains on a GPU: the first GPU fit failed here
+    # (cuda:0 and cpu in one product). The meta device stands in for the GPU on a CPU-only machine.
+    module = MixAEGraphModule(n_features=64, experts=dict(dims=16)).to("meta")
+    module.fit_scaling(np.random.default_rng(0).random((100, 64)).astype(np.float32))
+    assert module.basis.device.type == "meta" and module.basis.shape == (64, 16)
