@@ -3,6 +3,7 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
+from mixae_graph import experts as experts_module
 from mixae_graph.experts import ExpertBank
 from mixae_graph.routing import reconstruction_error
 
@@ -215,7 +216,8 @@ def test_bank_of_one_learns_digits(one_thread):
 
 @pytest.mark.parametrize("hidden", [(), (9,), (9, 7)])
 @pytest.mark.parametrize("activation", ["elu", "relu"])
-def test_errors_without_reconstruction_match_the_forward_pass(hidden, activation):
+def test_errors_without_reconstruction_match_the_forward_pass(hidden, activation, monkeypatch):
+    monkeypatch.setattr(experts_module, "PLAIN_ERRORS_SIZE", 0)  # the Gram form, however small the call
     torch.manual_seed(1)
     bank = ExpertBank(N_FEATURES, hidden, LATENT, max_experts=5, activation=activation)
     for _ in range(4):
@@ -224,6 +226,28 @@ def test_errors_without_reconstruction_match_the_forward_pass(hidden, activation
     for slots in (None, torch.tensor([3, 0])):
         expected = reconstruction_error(x, bank(x, slots)[0])
         torch.testing.assert_close(bank.errors(x, slots), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_the_plain_and_gram_forms_give_the_same_errors_and_gradients(monkeypatch):
+    # Training steps (small calls) take the plain forward pass, routing and predict the Gram form:
+    # both must be the same function, with the same gradients.
+    torch.manual_seed(3)
+    bank = ExpertBank(N_FEATURES, (9,), LATENT, max_experts=4)
+    for _ in range(3):
+        bank.add_expert()
+    x = 2 * torch.randn(40, N_FEATURES) + 1
+
+    def errors_and_gradients():
+        bank.zero_grad()
+        errors = bank.errors(x)
+        (errors * torch.linspace(0.5, 2.0, errors.shape[1])).sum().backward()
+        return errors.detach(), torch.cat([p.grad.flatten() for p in bank.parameters() if p.grad is not None])
+
+    plain = errors_and_gradients()
+    monkeypatch.setattr(experts_module, "PLAIN_ERRORS_SIZE", 0)
+    gram = errors_and_gradients()
+    torch.testing.assert_close(gram[0], plain[0], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(gram[1], plain[1], rtol=1e-3, atol=1e-5)
 
 
 def test_frozen_rows_give_the_same_errors_and_no_gradient():
