@@ -142,27 +142,22 @@ class ExpertBank(nn.Module):
         reconstruction = self._run(codes, slots, range(self.n_encoder_layers, len(self.weights)))
         return reconstruction, codes
 
-    def errors(self, x: Tensor, slots: Tensor | None = None, chunk_size: int = 1024,
-               frozen_from: int | None = None) -> Tensor:
+    def errors(self, x: Tensor, slots: Tensor | None = None, chunk_size: int = 1024) -> Tensor:
         """Mean squared reconstruction error of every point by every expert in ``slots``,
         ``(batch, k)``, equal to ``((forward(x)[0] - x[:, None]) ** 2).mean(2)`` up to rounding.
 
-        The reconstruction is never formed. With the last layer ``x_hat = V h + c``,
+        A small call (a training batch: at most :data:`PLAIN_ERRORS_SIZE` values in the
+        ``(batch, k, n_features)`` reconstruction) forms the reconstruction, which is fastest there,
+        the backward pass included. A large one (routing, the E-step, predict) never forms it: with
+        the last layer ``x_hat = V h + c``,
         ``|x - x_hat|^2 = |x - c|^2 - 2 (V^T x - V^T c) . h + h^T (V^T V) h``, so ``x`` meets the first
         layer, ``V`` and ``c`` of all experts in one matrix product, and no ``(batch, k, n_features)``
-        tensor is written. Routing, prediction and the expert training step use it; it pays where the
-        experts' last hidden width is small next to the batch, since the Gram matrices ``V^T V``
-        cost ``k * width^2 * n_features`` per call (the trunk, 2000 wide, keeps the plain forward).
+        tensor is written; the Gram matrices ``V^T V`` cost ``k * width^2 * n_features`` per call.
         Rows go through in chunks of ``chunk_size`` (the matrix product runs fastest on a few
         hundred rows at a time); the stacked weights and Gram matrices are made once per call.
-        A small call (a training batch: at most :data:`PLAIN_ERRORS_SIZE` values in the
-        ``(batch, k, n_features)`` reconstruction) takes the plain forward pass instead, which is
-        faster there, the backward pass included.
-        Rows from ``frozen_from`` on meet detached weights: their errors carry no gradient, and
-        the backward pass costs nothing for them.
         """
         slots, last = self._resolve(slots).tolist(), len(self.weights) - 1
-        if frozen_from is None and len(x) * len(slots) * x.shape[1] <= PLAIN_ERRORS_SIZE:
+        if len(x) * len(slots) * x.shape[1] <= PLAIN_ERRORS_SIZE:
             return ((self(x, slots)[0] - x[:, None]) ** 2).mean(2)
         first, out = _stack(self.weights[0], slots), _stack(self.weights[last], slots)  # (k,d,h1), (k,h,d)
         bias = _stack(self.biases[last], slots)  # (k, d): c
@@ -175,25 +170,16 @@ class ExpertBank(nn.Module):
                             -torch.einsum("khd,kd->kh", out, bias).reshape(-1), bias.new_zeros(k)])
         columns = torch.cat([weights, offset[None]])  # (d + 1, k h1 + k h + k)
         terms = (columns, out @ out.transpose(1, 2), (bias * bias).sum(1))  # ..., V^T V, |c|^2
-        if frozen_from is None or frozen_from >= len(x):
-            return self._chunked_errors(x, slots, terms, chunk_size, detach=False)
-        frozen = tuple(term.detach() for term in terms)
-        return torch.cat([self._chunked_errors(x[:frozen_from], slots, terms, chunk_size, detach=False),
-                          self._chunked_errors(x[frozen_from:], slots, frozen, chunk_size, detach=True)])
+        return torch.cat([self._errors(chunk, slots, *terms) for chunk in x.split(chunk_size)])
 
-    def _chunked_errors(self, x: Tensor, slots: list[int], terms: tuple, chunk_size: int, detach: bool) -> Tensor:
-        if len(x) <= chunk_size:
-            return self._errors(x, slots, *terms, detach=detach)
-        return torch.cat([self._errors(chunk, slots, *terms, detach=detach) for chunk in x.split(chunk_size)])
-
-    def _errors(self, x: Tensor, slots: list[int], columns, gram, square_bias, detach: bool) -> Tensor:
+    def _errors(self, x: Tensor, slots: list[int], columns, gram, square_bias) -> Tensor:
         n, k, last = len(x), len(slots), len(self.weights) - 1
         width = gram.shape[1]
         product = torch.cat([x, x.new_ones(n, 1)], 1) @ columns  # one pass over x for every expert
         h = product[:, : -k * (width + 1)].reshape(n, k, -1)
         if self.n_encoder_layers > 1:  # layer 0 is a hidden layer, not the code
             h = self._act(h)
-        h = self._run(h, slots, range(1, last), detach).transpose(0, 1)  # (k, n, h): the last layer's input
+        h = self._run(h, slots, range(1, last)).transpose(0, 1)  # (k, n, h): the last layer's input
         projected = product[:, -k * (width + 1) : -k].reshape(n, k, width).transpose(0, 1)  # V^T (x - c)
         # h . (V^T V h - 2 V^T (x - c)) in one batched product per expert
         quadratic = (torch.baddbmm(projected, h, gram, beta=-2) * h).sum(2).T  # (n, k)
@@ -211,13 +197,11 @@ class ExpertBank(nn.Module):
             return self.active_slots
         return torch.as_tensor(slots, dtype=torch.long, device=self.active.device).reshape(-1)
 
-    def _run(self, h: Tensor, slots: list[int], layers: range, detach: bool = False) -> Tensor:
+    def _run(self, h: Tensor, slots: list[int], layers: range) -> Tensor:
         # h is (batch, d) for the bank's input and (batch, k, d) once it has passed through an expert.
         for layer in layers:
             weight = _stack(self.weights[layer], slots)  # (k, d_in, d_out)
             bias = _stack(self.biases[layer], slots)  # (k, d_out)
-            if detach:
-                weight, bias = weight.detach(), bias.detach()
             pattern = "bi,kio->bko" if h.dim() == 2 else "bki,kio->bko"
             h = torch.einsum(pattern, h, weight) + bias  # (batch, k, d_out)
             if layer != self.n_encoder_layers - 1 and layer != len(self.weights) - 1:

@@ -199,13 +199,12 @@ class MixAEGraphModule(L.LightningModule):
         """Standardized points in the experts' principal directions (``x`` itself without them)."""
         return x @ self.basis if self.projects else x
 
-    def bank_errors(self, x: torch.Tensor, slots: torch.Tensor | None = None,
-                    frozen_from: int | None = None) -> torch.Tensor:
+    def bank_errors(self, x: torch.Tensor, slots: torch.Tensor | None = None) -> torch.Tensor:
         """Mean squared reconstruction error over the input's features of raw points ``x`` by the
         experts in ``slots`` (:meth:`ExpertBank.errors`), the part outside the experts' coordinates
         included: ``(n, k)``."""
         z, outside = self.expert_input(x)
-        errors = self.bank.errors(z, slots, frozen_from=frozen_from)
+        errors = self.bank.errors(z, slots)
         if outside is None:
             return errors
         return (errors * z.shape[1] + outside[:, None]) / x.shape[1]

@@ -248,23 +248,3 @@ def test_the_plain_and_gram_forms_give_the_same_errors_and_gradients(monkeypatch
     gram = errors_and_gradients()
     torch.testing.assert_close(gram[0], plain[0], rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(gram[1], plain[1], rtol=1e-3, atol=1e-5)
-
-
-def test_frozen_rows_give_the_same_errors_and_no_gradient():
-    torch.manual_seed(2)
-    bank = ExpertBank(N_FEATURES, (9,), LATENT, max_experts=4)
-    for _ in range(3):
-        bank.add_expert()
-    x = torch.randn(30, N_FEATURES)
-    errors = bank.errors(x, frozen_from=20)
-    torch.testing.assert_close(errors, bank.errors(x), rtol=1e-5, atol=1e-6)
-
-    def gradients(loss):
-        bank.zero_grad()
-        loss.backward()
-        return torch.cat([p.grad.flatten() for p in bank.parameters() if p.grad is not None])
-
-    frozen_rows_only = gradients(bank.errors(x, frozen_from=20)[20:].sum())
-    assert torch.count_nonzero(frozen_rows_only) == 0
-    trained = gradients(bank.errors(x, frozen_from=20).sum())
-    torch.testing.assert_close(trained, gradients(bank.errors(x[:20]).sum()), rtol=1e-4, atol=1e-6)
