@@ -399,7 +399,8 @@ def _best_moves(indptr, indices, data, community, total, degree, loops, resoluti
                 m += 1
             link[c] += data[jj]
         own = community[i]
-        # Gain of joining a community, the node taken out of its own (and its self-loop aside).
+        # Gain of joining each community, the node taken out of its own (and its self-loop aside);
+        # staying is joining its own again.
         stay = -resolution * degree[i] * (total[own] - degree[i]) / two_m
         best, best_gain = own, -np.inf
         for t in range(m):
@@ -408,7 +409,7 @@ def _best_moves(indptr, indices, data, community, total, degree, loops, resoluti
                 gain = (link[c] - loops[i]) - resolution * degree[i] * (total[c] - degree[i]) / two_m
                 stay = gain
             else:
-                gain = link[c] - resolution * degree[i] * (total[c] - 0.0) / two_m
+                gain = link[c] - resolution * degree[i] * total[c] / two_m
             if gain > best_gain or (gain == best_gain and c < best):
                 best, best_gain = c, gain
         for t in range(m):
