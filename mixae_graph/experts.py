@@ -27,6 +27,8 @@ _ACTIVATIONS = {"elu": nn.functional.elu, "relu": nn.functional.relu}
 # rows, 10-40 experts, 256 features), while for 10-40 experts over 784 features and 512 rows
 # (4-16 million values) the plain pass took 1.2-1.6x as long.
 PLAIN_ERRORS_SIZE = 2**21
+# The Gram form's wide product has a multiple of this many columns (zeros added).
+COLUMN_BLOCK = 64
 
 
 class ExpertBank(nn.Module):
@@ -162,28 +164,33 @@ class ExpertBank(nn.Module):
         first, out = _stack(self.weights[0], slots), _stack(self.weights[last], slots)  # (k,d,h1), (k,h,d)
         bias = _stack(self.biases[last], slots)  # (k, d): c
         k, d, _ = first.shape
-        # Columns: the first layer, V and c of every expert; a last row (met by a column of ones
-        # appended to x: cheaper than adding a bias to the wide product) holds the first layer's
-        # bias, -V^T c and 0.
+        # Columns: the first layer, V and c of every expert, then zeros up to a multiple of
+        # COLUMN_BLOCK (the matrix product runs up to 1.7x faster on aligned widths); the offset
+        # holds the first layer's bias, -V^T c and 0.
         weights = torch.cat([first.permute(1, 0, 2).reshape(d, -1), out.permute(2, 0, 1).reshape(d, -1), bias.T], 1)
         offset = torch.cat([_stack(self.biases[0], slots).reshape(-1),
                             -torch.einsum("khd,kd->kh", out, bias).reshape(-1), bias.new_zeros(k)])
-        columns = torch.cat([weights, offset[None]])  # (d + 1, k h1 + k h + k)
-        terms = (columns, out @ out.transpose(1, 2), (bias * bias).sum(1))  # ..., V^T V, |c|^2
+        padding = -weights.shape[1] % COLUMN_BLOCK
+        columns = nn.functional.pad(weights, (0, padding))  # (d, k h1 + k h + k, padded)
+        terms = (columns, nn.functional.pad(offset, (0, padding)), out @ out.transpose(1, 2), (bias * bias).sum(1))
         return torch.cat([self._errors(chunk, slots, *terms) for chunk in x.split(chunk_size)])
 
-    def _errors(self, x: Tensor, slots: list[int], columns, gram, square_bias) -> Tensor:
+    def _errors(self, x: Tensor, slots: list[int], columns, offset, gram, square_bias) -> Tensor:
         n, k, last = len(x), len(slots), len(self.weights) - 1
         width = gram.shape[1]
-        product = torch.cat([x, x.new_ones(n, 1)], 1) @ columns  # one pass over x for every expert
-        h = product[:, : -k * (width + 1)].reshape(n, k, -1)
-        if self.n_encoder_layers > 1:  # layer 0 is a hidden layer, not the code
-            h = self._act(h)
-        h = self._run(h, slots, range(1, last)).transpose(0, 1)  # (k, n, h): the last layer's input
-        projected = product[:, -k * (width + 1) : -k].reshape(n, k, width).transpose(0, 1)  # V^T (x - c)
+        product = torch.addmm(offset, x, columns)  # one pass over x for every expert
+        h1 = self.weights[0][slots[0]].shape[1]
+        h = product[:, : k * h1].reshape(n, k, h1).transpose(0, 1)  # (k, n, h1): expert-major
+        for layer in range(1, last + 1):  # up to the last layer's input, one batched product each
+            if layer != self.n_encoder_layers:  # the code is linear
+                h = self._act(h)
+            if layer < last:
+                h = torch.baddbmm(_stack(self.biases[layer], slots)[:, None], h, _stack(self.weights[layer], slots))
+        v_end = k * (h1 + width)  # the columns of V end here, those of c follow
+        projected = product[:, k * h1 : v_end].reshape(n, k, width).transpose(0, 1)  # V^T (x - c)
         # h . (V^T V h - 2 V^T (x - c)) in one batched product per expert
         quadratic = (torch.baddbmm(projected, h, gram, beta=-2) * h).sum(2).T  # (n, k)
-        to_bias = (x * x).sum(1, keepdim=True) - 2 * product[:, -k:] + square_bias  # |x - c|^2
+        to_bias = (x * x).sum(1, keepdim=True) - 2 * product[:, v_end : v_end + k] + square_bias  # |x - c|^2
         return (to_bias + quadratic).clamp(min=0) / x.shape[1]
 
     def encode(self, x: Tensor, slots: Tensor | None = None) -> Tensor:
