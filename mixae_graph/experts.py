@@ -206,14 +206,19 @@ class ExpertBank(nn.Module):
 
     def _run(self, h: Tensor, slots: list[int], layers: range) -> Tensor:
         # h is (batch, d) for the bank's input and (batch, k, d) once it has passed through an expert.
+        one = len(slots) == 1  # one expert (the trunk): plain matrix products, (batch, d) throughout
+        if one and h.dim() == 3:
+            h = h[:, 0]
         for layer in layers:
-            weight = _stack(self.weights[layer], slots)  # (k, d_in, d_out)
-            bias = _stack(self.biases[layer], slots)  # (k, d_out)
-            pattern = "bi,kio->bko" if h.dim() == 2 else "bki,kio->bko"
-            h = torch.einsum(pattern, h, weight) + bias  # (batch, k, d_out)
+            if one:
+                h = torch.addmm(self.biases[layer][slots[0]], h, self.weights[layer][slots[0]])
+            else:
+                weight = _stack(self.weights[layer], slots)  # (k, d_in, d_out)
+                pattern = "bi,kio->bko" if h.dim() == 2 else "bki,kio->bko"
+                h = torch.einsum(pattern, h, weight) + _stack(self.biases[layer], slots)  # (batch, k, d_out)
             if layer != self.n_encoder_layers - 1 and layer != len(self.weights) - 1:
                 h = self._act(h)
-        return h
+        return h[:, None] if one else h
 
     # --------------------------------------------------------- slot management
     @torch.no_grad()
