@@ -132,8 +132,9 @@ class ConnectivityCallback(L.Callback):
         if module.hparams.n_clusters is not None:
             keep_every_expert(module, X)
         slots = Slots.of(module.bank)
+        codes = module.trunk_codes(torch.as_tensor(X[module.state.graph.landmarks])).cpu().numpy()
         module.state = steps.finish(module.state, module.route_slots(torch.as_tensor(X)).cpu().numpy(), slots,
-                                    n_clusters=module.hparams.n_clusters)
+                                    codes, n_clusters=module.hparams.n_clusters)
         apply_edits(module, slots.edits)
         return False
 

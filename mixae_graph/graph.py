@@ -290,6 +290,28 @@ def expert_weights(graph: sp.spmatrix, labels: np.ndarray) -> tuple[np.ndarray, 
     return np.asarray((onehot.T @ graph @ onehot).todense()), ids
 
 
+def expert_distances(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest distance between the points of every pair of experts in the latent space (single
+    linkage): ``(D (k, k), expert ids)``, zeros on the diagonal.
+
+    It is the edge a minimum spanning tree of the points draws between two experts, what is left
+    to say how far apart they are where the kNN graph links them by no edge at all (groups that
+    the graph sees as separate components, as HDBSCAN's tree joins its components).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    ids, column = np.unique(labels, return_inverse=True)
+    k = len(ids)
+    distances = np.zeros((k, k))
+    for a in range(k - 1):
+        later = column > a  # every pair once: expert a against the experts after it
+        nearest = NearestNeighbors(n_neighbors=1).fit(codes[column == a]).kneighbors(codes[later])[0][:, 0]
+        best = np.full(k, np.inf)
+        np.minimum.at(best, column[later], nearest)
+        distances[a, a + 1 :] = distances[a + 1 :, a] = best[a + 1 :]
+    return distances, ids
+
+
 def expert_graph(graph: sp.spmatrix, labels: np.ndarray) -> nx.Graph:
     """The graph of experts: one node per expert (``size``, ``volume``), edges weighted by the
     total kNN weight between their points."""

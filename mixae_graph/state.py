@@ -41,6 +41,8 @@ class FitState:
         Points of every expert at the end (slot -> count).
     tree_weights : dict
         Graph weight between (and, on the diagonal, within) the experts at the end.
+    tree_distances : dict
+        Smallest latent distance between the points of two experts at the end (single linkage).
     """
 
     graph: PointGraph | None = None
@@ -50,6 +52,7 @@ class FitState:
     history: TreeRecorder = field(default_factory=TreeRecorder)
     tree_sizes: dict[int, int] = field(default_factory=dict)
     tree_weights: dict[tuple[int, int], float] = field(default_factory=dict)
+    tree_distances: dict[tuple[int, int], float] = field(default_factory=dict)
     _full: sp.csr_matrix | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -64,7 +67,7 @@ class FitState:
     @property
     def cluster_tree(self):
         """The cluster tree (a networkx DiGraph) over the final experts and the history."""
-        return build_cluster_tree(self.tree_sizes, self.tree_weights, self.history.events)
+        return build_cluster_tree(self.tree_sizes, self.tree_weights, self.history.events, self.tree_distances)
 
     def set_graph(self, graph: PointGraph | None) -> None:
         self.graph, self._full = graph, None
@@ -75,6 +78,7 @@ class FitState:
             "history": self.history.state_dict(),
             "tree_sizes": {int(k): int(v) for k, v in self.tree_sizes.items()},
             "tree_weights": [[int(a), int(b), float(w)] for (a, b), w in self.tree_weights.items()],
+            "tree_distances": [[int(a), int(b), float(d)] for (a, b), d in self.tree_distances.items()],
         }
         if self.graph is not None:
             state["graph"] = self.graph.state_dict()
@@ -92,6 +96,7 @@ class FitState:
             history=history,
             tree_sizes={int(k): int(v) for k, v in state["tree_sizes"].items()},
             tree_weights={(int(a), int(b)): float(w) for a, b, w in state["tree_weights"]},
+            tree_distances={(int(a), int(b)): float(d) for a, b, d in state.get("tree_distances", [])},
         )
         if "graph" in state:
             out.set_graph(PointGraph.from_state_dict(state["graph"]))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .graph import PointGraph, expert_weights
+from .graph import PointGraph, expert_distances, expert_weights
 from .merge_split import bisect_expert, join_pieces, partition, reassign_fragments, split_experts
 from .state import FitState
 from .tree import cut_tree
@@ -144,16 +144,22 @@ def merge_split_round(state: FitState, slots: Slots, *, rules: dict, chains: np.
     return dataclasses.replace(state, labels=state.graph.to_points(labels)), done, merges
 
 
-def finish(state: FitState, routed: np.ndarray, slots: Slots, *, n_clusters: int | None) -> FitState:
+def finish(state: FitState, routed: np.ndarray, slots: Slots, codes: np.ndarray, *,
+           n_clusters: int | None) -> FitState:
     """Every training point's most likely expert (``routed``) is its final one; the tree over the
-    experts is recorded and cut at ``n_clusters`` when given (:class:`AssignClusters`)."""
+    experts is recorded (their graph weights, and the distances between the graph's points,
+    ``codes`` the landmarks' latent codes) and cut at ``n_clusters`` when given
+    (:class:`AssignClusters`)."""
     _drop_empty(routed, slots)
     weights, ids = expert_weights(state.full_graph, routed)
+    apart, apart_ids = expert_distances(codes, routed[state.graph.landmarks])
     state = _next(state, final_slots=routed,
                   tree_sizes={int(s): int(np.sum(routed == s)) for s in slots.active},
                   tree_weights={  # (slot, slot): the weight inside an expert, which its volume needs
                       (int(ids[i]), int(ids[j])): float(weights[i, j])
-                      for i in range(len(ids)) for j in range(i, len(ids)) if weights[i, j] > 0})
+                      for i in range(len(ids)) for j in range(i, len(ids)) if weights[i, j] > 0},
+                  tree_distances={(int(apart_ids[i]), int(apart_ids[j])): float(apart[i, j])
+                                  for i in range(len(apart_ids)) for j in range(i + 1, len(apart_ids))})
     clusters = {slot: column for column, slot in enumerate(slots.active)}
     if n_clusters is not None:
         if n_clusters > len(slots.active):  # honour_n_clusters and the final mixing weights rule this out

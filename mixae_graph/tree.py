@@ -123,7 +123,7 @@ class TreeRecorder:
         self.events = events
 
 
-def build_cluster_tree(sizes, weights, history=()):
+def build_cluster_tree(sizes, weights, history=(), distances=None):
     """Join the experts bottom-up by their connectivity, up to one root.
 
     At each step the two current clusters ``A``, ``B`` whose join gains the most modularity are
@@ -135,8 +135,11 @@ def build_cluster_tree(sizes, weights, history=()):
     links to nothing else join its neighbour before two large classes that touch: on 8x8
     digits, a 27-point group of 1s written with a foot before 3s and 8s (average linkage,
     ``W / (size_A size_B)``, joined the 3s and 8s first). Clusters with no connection at all
-    are joined last, the smallest volumes first. Ties go to the smaller union, then to the
-    clusters holding the smallest slot ids.
+    are joined last, where the graph has nothing to say: the nearest first, by ``distances``
+    (single linkage: the distance of two clusters is that of their closest experts, as a minimum
+    spanning tree joins components), so that groups of groups the kNN graph sees as separate
+    components still form the tree's upper level; without ``distances``, the smallest volumes
+    first. Ties go to the smaller union, then to the clusters holding the smallest slot ids.
 
     Parameters
     ----------
@@ -148,6 +151,9 @@ def build_cluster_tree(sizes, weights, history=()):
         edge, as ``expert_weights`` returns it). Both orders of a pair of two slots add up.
     history : sequence of dict, default=()
         Merge/split events (:attr:`TreeRecorder.events`), stored in the tree.
+    distances : dict of (int, int) to float, default=None
+        Smallest distance between the points of two experts (:func:`mixae_graph.graph.expert_distances`),
+        keyed by a pair of slots in either order; it orders the joins of unconnected clusters.
 
     Returns
     -------
@@ -195,11 +201,17 @@ def build_cluster_tree(sizes, weights, history=()):
     def gain(a, b):
         return 2 * (link.get(frozenset((a, b)), 0.0) / total - (volume[a] / total) * (volume[b] / total))
 
-    def join_order(pair):  # smallest first: connected, largest gain, smaller union, slot ids
+    apart = {}  # frozenset({node, node}) -> single-linkage distance between the two clusters
+    for (a, b), d in (distances or {}).items():
+        if a != b and a in node_of and b in node_of:
+            apart[frozenset((node_of[a], node_of[b]))] = float(d)
+
+    def join_order(pair):  # smallest first: connected, largest gain (else nearest), smaller union, slot ids
         a, b = pair
         firsts = sorted((tree.nodes[a]["leaves"][0], tree.nodes[b]["leaves"][0]))
         unconnected = link.get(frozenset(pair), 0.0) <= 0
-        return unconnected, -gain(a, b), tree.nodes[a]["size"] + tree.nodes[b]["size"], firsts
+        closeness = apart.get(frozenset(pair), np.inf) if unconnected and apart else -gain(a, b)
+        return unconnected, closeness, tree.nodes[a]["size"] + tree.nodes[b]["size"], firsts
 
     active = list(node_of.values())
     for height in range(1, len(slots)):
@@ -220,6 +232,9 @@ def build_cluster_tree(sizes, weights, history=()):
             w = link.pop(frozenset((a, c)), 0.0) + link.pop(frozenset((b, c)), 0.0)
             if w > 0:
                 link[frozenset((new, c))] = w
+            d = min(apart.pop(frozenset((a, c)), np.inf), apart.pop(frozenset((b, c)), np.inf))
+            if np.isfinite(d):
+                apart[frozenset((new, c))] = d
         link.pop(frozenset((a, b)), None)
         active.append(new)
 

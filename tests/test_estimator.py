@@ -72,6 +72,10 @@ def test_cluster_tree_has_one_root_over_every_point(digits_model, digits):
     leaves = [n for n in tree if tree.out_degree(n) == 0]
     assert len(leaves) == digits_model.n_experts_
     assert tree.graph["history"][0]["kind"] == "split"  # the graph's first partition
+    # Every pair of experts has a single-linkage distance (it orders the joins the graph cannot).
+    distances = digits_model.module_.state.tree_distances
+    k = digits_model.n_experts_
+    assert len(distances) == k * (k - 1) // 2 and min(distances.values()) > 0
 
 
 def test_tree_cut_at_k_gives_k_clusters(digits_model):
@@ -126,7 +130,8 @@ def test_checkpoint_after_split_reloads_and_predicts_the_same(blobs, tmp_path):
     assert restored.state.history.events == module.state.history.events
     x = torch.as_tensor(X)
     np.testing.assert_array_equal(restored.predict_step((x,), 0).numpy(), module.predict_step((x,), 0).numpy())
-    assert len(restored.cluster_tree) == len(module.cluster_tree)
+    assert restored.state.tree_distances == module.state.tree_distances
+    assert sorted(restored.cluster_tree.edges) == sorted(module.cluster_tree.edges)
 
 
 # ---------------------------------------------------------------------------- experts' coordinates

@@ -103,12 +103,15 @@ def test_finish_records_the_tree_and_cuts_it_at_n_clusters():
     routed = np.array([0] * 12 + [1] * 12 + [2] * 12)
     state = state_on(graph, routed)
     slots = Slots(active=[0, 1, 2], capacity=4)
-    new = finish(state, routed, slots, n_clusters=2)
+    codes = np.repeat([[0.0], [1.0], [5.0]], 12, axis=0) + np.tile(np.linspace(0, 0.5, 12), 3)[:, None]
+    new = finish(state, routed, slots, codes, n_clusters=2)
     assert new.tree_sizes == {0: 12, 1: 12, 2: 12}
     assert new.tree_weights[(0, 1)] == pytest.approx(0.1)  # the one weak edge, once
+    # Closest points: 0.5 to 1.0, then 1.5 to 5.0 and 0.5 to 5.0.
+    assert new.tree_distances == pytest.approx({(0, 1): 0.5, (0, 2): 4.5, (1, 2): 3.5})
     (assign,) = slots.edits
     assert isinstance(assign, AssignClusters)
     # Two clusters: the two joined cliques together, the third alone.
     assert assign.clusters[0] == assign.clusters[1] != assign.clusters[2]
     with pytest.raises(RuntimeError, match="n_clusters=4"):
-        finish(state, routed, Slots(active=[0, 1, 2], capacity=4), n_clusters=4)
+        finish(state, routed, Slots(active=[0, 1, 2], capacity=4), codes, n_clusters=4)

@@ -122,6 +122,21 @@ def test_disconnected_groups_still_get_one_root():
     assert rows[2]["leaves"] == (0, 1, 4)  # unconnected: the smallest volumes join first
 
 
+def test_unconnected_groups_join_nearest_first_by_single_linkage():
+    # Four pairs the graph links, with no edge between the pairs: two families of two pairs.
+    sizes = dict.fromkeys(range(8), 10)
+    weights = {(0, 1): 5.0, (2, 3): 5.0, (4, 5): 5.0, (6, 7): 5.0}
+    near = {(0, 2): 3.0, (5, 7): 2.5}  # a family is its closest pair of experts
+    distances = {(a, b): near.get((a, b), 9.0) for a in range(8) for b in range(a + 1, 8)}
+    distances[(6, 1)] = distances.pop((1, 6))  # either order of a pair
+    tree = build_cluster_tree(sizes, weights, distances=distances)
+    assert groups(cut_tree(tree, 4)) == {frozenset({0, 1}), frozenset({2, 3}), frozenset({4, 5}), frozenset({6, 7})}
+    assert groups(cut_tree(tree, 2)) == {frozenset({0, 1, 2, 3}), frozenset({4, 5, 6, 7})}
+    # The graph decides first: a linked pair joins before any nearer unconnected one.
+    linked_far = build_cluster_tree({0: 10, 1: 10, 2: 10}, {(0, 1): 0.1}, distances={(0, 1): 9.0, (1, 2): 1.0})
+    assert tree_table(linked_far)[0]["leaves"] == (0, 1)
+
+
 def test_one_leaf():
     tree = build_cluster_tree({4: 10}, {})
     assert tree.number_of_nodes() == 1 and tree.graph["root"] == 0
