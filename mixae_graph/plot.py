@@ -247,8 +247,8 @@ def cluster_tree(model, n_clusters=None, ax=None):
     """The hierarchy over the final experts as a dendrogram, cut at ``n_clusters``.
 
     Leaves are the experts, labelled ``cluster / expert slot`` and their number of points; joins
-    go by greedy modularity over the kNN graph (:func:`mixae_graph.tree.build_cluster_tree`), so
-    height is the join's rank. Branches below the cut take the colour of their cluster at the cut.
+    go by greedy modularity over the kNN graph, then, for experts the graph does not link, nearest
+    first (:func:`mixae_graph.tree.build_cluster_tree`), so height is the join's rank. Branches below the cut take the colour of their cluster at the cut.
 
     Parameters
     ----------
@@ -298,7 +298,7 @@ def cluster_tree(model, n_clusters=None, ax=None):
             f"{data['n_merges']} merge{'s' * (data['n_merges'] != 1)}: {len(slots)} experts",
             transform=ax.transAxes, ha="left", va="top", fontsize=9,
             bbox=dict(boxstyle="round", facecolor="white", edgecolor="0.7"))
-    ax.set_ylabel("join order (largest modularity gain first)")
+    ax.set_ylabel("join order (by the graph, then nearest)")
     ax.set_title("Cluster tree of the experts (leaf: cluster / expert, size)", fontsize=11)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
