@@ -182,7 +182,7 @@ class ExpertBank(nn.Module):
         h1 = self.weights[0][slots[0]].shape[1]
         h = product[:, : k * h1].reshape(n, k, h1).transpose(0, 1)  # (k, n, h1): expert-major
         for layer in range(1, last + 1):  # up to the last layer's input, one batched product each
-            if layer != self.n_encoder_layers:  # the code is linear
+            if self._activated(layer - 1):
                 h = self._act(h)
             if layer < last:
                 h = torch.baddbmm(_stack(self.biases[layer], slots)[:, None], h, _stack(self.weights[layer], slots))
@@ -216,9 +216,13 @@ class ExpertBank(nn.Module):
                 weight = _stack(self.weights[layer], slots)  # (k, d_in, d_out)
                 pattern = "bi,kio->bko" if h.dim() == 2 else "bki,kio->bko"
                 h = torch.einsum(pattern, h, weight) + _stack(self.biases[layer], slots)  # (batch, k, d_out)
-            if layer != self.n_encoder_layers - 1 and layer != len(self.weights) - 1:
+            if self._activated(layer):
                 h = self._act(h)
         return h[:, None] if one else h
+
+    def _activated(self, layer: int) -> bool:
+        """Whether ``layer``'s output passes the activation: every layer but the code and the output."""
+        return layer != self.n_encoder_layers - 1 and layer != len(self.weights) - 1
 
     # --------------------------------------------------------- slot management
     @torch.no_grad()

@@ -248,7 +248,8 @@ def cluster_tree(model, n_clusters=None, ax=None):
 
     Leaves are the experts, labelled ``cluster / expert slot`` and their number of points; joins
     go by greedy modularity over the kNN graph, then, for experts the graph does not link, nearest
-    first (:func:`mixae_graph.tree.build_cluster_tree`), so height is the join's rank. Branches below the cut take the colour of their cluster at the cut.
+    first (:func:`mixae_graph.tree.build_cluster_tree`), so height is the join's rank. Branches
+    below the cut take the colour of their cluster at the cut.
 
     Parameters
     ----------
