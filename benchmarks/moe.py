@@ -12,7 +12,7 @@ interleaving moons, a ring, a blob) lifted to 10-D, each with its own linear fun
 position, half for training and half for testing; (c) scikit-learn's breast-cancer table, half and half.
 
 Methods, all in this one process on the same split: GatedExperts with the mixae-graph gate (and its
-ablations: pairs, no border, pruned tree); the same with a k-means gate at the mixae-graph gate's count (the
+ablations: pairs, no border, no shrinkage towards the tree); the same with a k-means gate at the mixae-graph gate's count (the
 centroid foil); a mixture of experts with a learnt softmax gate, trained end to end on the labelled
 points (Jacobs et al. 1991, same count); one global model of the experts' family; for (a) also
 scikit-learn's LabelSpreading. The experts are LogisticRegression (classes) or Ridge (regression).
@@ -26,6 +26,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import pickle
 import platform
 import shlex
 import sys
@@ -57,7 +58,7 @@ FILES = {"mnist": ROOT.parent / "shared/data/mnist10k.npz", "fashion": ROOT.pare
 LABELS = (100, 1000)
 TASKS = tuple(f"{name}-{n}" for name in FILES for n in LABELS) + ("regimes", "tabular")
 METHODS = ("mixae-graph gate", "mixae-graph gate, pairs", "mixae-graph gate, no border",
-           "mixae-graph gate, pruned", "k-means gate",
+           "mixae-graph gate, no shrinkage", "k-means gate",
            "learnt gate (Jacobs 1991)", "global model", "LabelSpreading")
 
 
@@ -95,7 +96,7 @@ def run_methods(X_lab, y_lab, X_test, y_test, X_unlabeled, gate, gate_s, expert,
 
     for method, options in (("mixae-graph gate", {}), ("mixae-graph gate, pairs", {"pairs": True}),
                             ("mixae-graph gate, no border", {"border": 0.0}),
-                            ("mixae-graph gate, pruned", {"prune": True})):
+                            ("mixae-graph gate, no shrinkage", {"shrinkage": 0.0})):
         model, s = timed(gated(gate["mixae-graph"], expert, **options).fit, X_lab, y_lab, X_unlabeled=X_unlabeled)
         record(method, model, s + gate_s["mixae-graph"])
     model, s = timed(gated(gate["k-means"], expert).fit, X_lab, y_lab, X_unlabeled=X_unlabeled)
@@ -112,19 +113,35 @@ def run_methods(X_lab, y_lab, X_test, y_test, X_unlabeled, gate, gate_s, expert,
     return rows
 
 
-def fit_gates(X, seed, image_shape=None):
+# A folder where fitted gates are kept (``--gates``): a rerun that changes only the experts reuses them.
+GATE_CACHE = None
+
+
+def fit_gates(X, seed, image_shape=None, task=""):
+    """The mixae-graph gate and the k-means gate at its count, fitted on ``X``, with their fit
+    seconds; from ``GATE_CACHE`` when a gate fitted there on the same points is kept."""
+    cached = GATE_CACHE / f"{task}-seed{seed}.pkl" if GATE_CACHE and task else None
+    if cached is not None and cached.is_file():
+        kept = pickle.loads(cached.read_bytes())
+        if np.array_equal(kept["X"], X):
+            print(f"  gates: from {cached}", flush=True)
+            return kept["gates"], kept["seconds"]
     mixae, s_mixae = timed(MixAEGraph(image_shape=image_shape, random_state=seed).fit, X)
     K = int(mixae.labels_.max()) + 1
     kmeans, s_kmeans = timed(KMeans(K, n_init=10, random_state=seed).fit, X)
     print(f"  gates: mixae-graph {K} clusters in {s_mixae:.1f}s, k-means {s_kmeans:.1f}s", flush=True)
-    return {"mixae-graph": mixae, "k-means": kmeans}, {"mixae-graph": s_mixae, "k-means": s_kmeans}
+    gates, seconds = {"mixae-graph": mixae, "k-means": kmeans}, {"mixae-graph": s_mixae, "k-means": s_kmeans}
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(pickle.dumps({"X": X, "gates": gates, "seconds": seconds}))
+    return gates, seconds
 
 
 def image_tasks(name, seed, updates):
     data = load_file(FILES[name])
     order = np.random.default_rng(seed).permutation(len(data.X))
     X, y = data.X[order], data.y[order]  # the labelled points first: one gate fit serves both counts
-    gate, gate_s = fit_gates(X, seed, data.image_shape)
+    gate, gate_s = fit_gates(X, seed, data.image_shape, task=name)
     expert = LogisticRegression(max_iter=1000)
     results = {}
     for n in LABELS:
@@ -156,22 +173,22 @@ def update_row(X, y, gate, image_shape, expert, seed, n=1000):
     return row
 
 
-def split_task(X, y, seed, classifier, expert):
+def split_task(X, y, seed, classifier, expert, name):
     X_lab, X_test, y_lab, y_test = train_test_split(X, y, test_size=0.5, random_state=seed,
                                                     stratify=y if classifier else None)
-    gate, gate_s = fit_gates(X_lab, seed)
+    gate, gate_s = fit_gates(X_lab, seed, task=name)
     return run_methods(X_lab, y_lab, X_test, y_test, None, gate, gate_s, expert, classifier, seed, spreading=False)
 
 
 def regimes_task(seed):
     data = make_regimes(2000, random_state=seed)
-    return split_task(data.X, data.target, seed, False, Ridge(alpha=1e-3))
+    return split_task(data.X, data.target, seed, False, Ridge(alpha=1e-3), "regimes")
 
 
 def tabular_task(seed):
     bunch = load_breast_cancer()
     X = StandardScaler().fit_transform(bunch.data).astype(np.float32)
-    return split_task(X, bunch.target, seed, True, LogisticRegression(max_iter=1000))
+    return split_task(X, bunch.target, seed, True, LogisticRegression(max_iter=1000), "tabular")
 
 
 def summarise(records):
@@ -249,12 +266,16 @@ def main(argv=None):
     parser.add_argument("--updates", nargs="*", default=["mnist"], choices=("mnist", "fashion"),
                         help="image sets whose 1,000-label task also times update against a refit")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
+    parser.add_argument("--gates", type=Path, default=None,
+                        help="keep the fitted gates in this folder and reuse them on a rerun (same task, seed and points)")
     parser.add_argument("--figure", type=Path, default=None,
                         help="only draw which expert serves which region on the regimes task (seed 0) to this PNG")
     args = parser.parse_args(argv)
     if args.figure is not None:
         quiet_lightning()
         return figure(args.figure)
+    global GATE_CACHE
+    GATE_CACHE = args.gates
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     tasks = args.tasks or (["regimes", "tabular"] if args.quick else ["mnist", "fashion", "regimes", "tabular"])
     quiet_lightning()

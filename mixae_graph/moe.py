@@ -8,20 +8,22 @@ neighbours just outside it.
 
 Routing of a point ``x`` with the gate's probabilities ``p_c(x)`` over clusters:
 
-- each of the ``top_k`` most likely clusters ``c`` adds ``p_c(x) f_c(x)`` (weights renormalised
-  over the ``top_k``), where ``f_c`` is the expert of ``c``, or, when ``c`` had fewer than
-  ``min_labelled`` labelled points, that of its nearest ancestor in the tree that had enough
-  (the root's expert is the global model, fitted on every labelled point);
+- each of the ``top_k`` most likely clusters ``c`` adds ``p_c(x) out(c)`` (weights renormalised
+  over the ``top_k``), where ``out(c)`` is the cluster's expert shrunk towards the tree above it
+  (below); the root's expert is the global model, fitted on every labelled point;
 - a point the gate is unsure of (``max_c p_c(x) < confidence``) goes up the tree instead: it is
-  served by the lowest node whose clusters together hold ``p >= confidence`` and that has an expert;
+  served by the lowest node whose clusters together hold ``p >= confidence`` and that has labels;
 - with ``pairs=True``, when the two most likely clusters touch in the graph, their pair expert
   (trained on both) replaces their two experts, with weight ``p_a + p_b``.
 
-With ``prune=True`` (off by default) a node keeps an expert of its own only when it earns it: its out-of-fold score
-(``FOLDS``-fold, accuracy or negative squared error) on its own labelled points beats that of the
-expert that would serve them otherwise, its nearest kept ancestor's. The tree of gates is pruned
-as a decision tree is, by held-out evidence: where the clusters do not carry the target (one
-function for all, too few labels per cluster), the parent, and at the top the global model, serves.
+Hierarchical shrinkage: a node's output blends its own expert with the output above it,
+``out(v) = w_v f_v + (1 - w_v) out(parent(v))``, ``w_v = n_v / (n_v + shrinkage)``, where ``n_v``
+counts the node's labelled points and the root's output is its own expert. A cluster rich in labels
+speaks for itself; one with a few is pulled towards its parent, and one with none is its parent's,
+as the m-estimate smooths a decision tree's leaves towards their parents (Cestnik 1990; hierarchical
+shrinkage, Agarwal et al., ICML 2022). ``shrinkage="cv"`` picks the strength by cross-validation
+on the labelled points (``FOLDS`` folds, each point through its own cluster's path): small where
+the clusters carry the target, large (up to the global model alone) where they do not.
 """
 
 from __future__ import annotations
@@ -43,8 +45,10 @@ from .settings import Graph
 from .tree import cut_tree, leaf_slots
 
 FLOATS = (np.float64, np.float32)  # the experts see the data as given; the gate converts for itself
-# Folds of the out-of-fold scores that decide which tree nodes keep an expert (``prune``).
+# Folds of the cross-validation that picks the shrinkage (``shrinkage="cv"``).
 FOLDS = 5
+# The shrinkage strengths it picks from, in labelled points; inf: the global model alone.
+SHRINKAGE_GRID = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, np.inf)
 
 
 class _Constant:
@@ -113,29 +117,30 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         ``sample_weight``). 0: no border.
     pairs : bool, default=False
         Also an expert for each pair of clusters that touch in the graph, trained on both.
-    min_labelled : int, default=5
-        Labelled points a cluster (or tree node) needs for an expert of its own; with fewer it is
-        served by its nearest ancestor's.
+    shrinkage : "cv" or float, default="cv"
+        Labelled points at which a tree node's own expert and the output above it have an equal
+        say (see the module's text): 0, each cluster's expert alone; ``inf``, the global model
+        alone. ``"cv"``: the value of ``SHRINKAGE_GRID`` that predicts the labelled points best
+        out of fold (``FOLDS`` folds; ties go to the larger, the simpler model).
     confidence : float, default=0.5
         Below this top probability a point is served higher in the tree (see the module's text).
-    prune : bool, default=False
-        True: a tree node keeps its expert only if that expert's out-of-fold score on the node's
-        own labelled points beats the expert that would serve them instead (see the module's
-        text). Off by default: measured over seeds 0-2 (``benchmarks/results/moe-prune``) it
-        lifts the breast-cancer table from 0.922 to 0.972 but costs MNIST-10k with 100 labels
-        0.927 -> 0.871 (about ten labels a cluster make its 5-fold scores too noisy).
 
     Attributes
     ----------
     gate_ : the fitted gate.
     n_clusters_ : int
     experts_ : dict
-        Tree node -> fitted expert; nodes ``0..n_clusters_-1`` are the clusters, the others
-        their joins up to the root (the global expert). A node without enough labels, or pruned,
-        is absent.
-    node_scores_ : dict
-        With ``prune``, tree node -> ``(own, served)``: the out-of-fold score on the node's
-        labelled points of its own expert and of the expert that would serve it instead.
+        Tree node -> fitted expert, for every node with labelled points; nodes
+        ``0..n_clusters_-1`` are the clusters, the others their joins up to the root (the global
+        expert).
+    shrinkage_ : float
+        The shrinkage used: ``shrinkage``, or the one the cross-validation picked.
+    shrinkage_scores_ : dict
+        With ``shrinkage="cv"``, each strength of ``SHRINKAGE_GRID`` -> its out-of-fold score
+        (accuracy, or minus the mean squared error).
+    blend_ : dict
+        Tree node -> ``{expert node: weight}``, the node's output as a blend of the experts on its
+        path to the root.
     pair_experts_ : dict
         ``(a, b)`` -> fitted expert, with ``pairs=True``.
     touching_pairs_ : list of tuple
@@ -144,23 +149,20 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         Tree node -> its parent node (None at the root).
     node_clusters_ : dict
         Tree node -> the sorted tuple of clusters under it.
-    serving_node_ : ndarray of shape (``n_clusters_``,)
-        The node whose expert serves each cluster.
     classes_ : ndarray, for classifiers.
     updated_experts_ : list
         After :meth:`update`, the nodes and pairs whose experts were retrained.
     """
 
-    def __init__(self, gate=None, expert=None, *, top_k=2, border=1.0, pairs=False, min_labelled=5,
-                 confidence=0.5, prune=False):
+    def __init__(self, gate=None, expert=None, *, top_k=2, border=1.0, pairs=False, shrinkage="cv",
+                 confidence=0.5):
         self.gate = gate
         self.expert = expert
         self.top_k = top_k
         self.border = border
         self.pairs = pairs
-        self.min_labelled = min_labelled
+        self.shrinkage = shrinkage
         self.confidence = confidence
-        self.prune = prune
 
     # ------------------------------------------------------------------ kind of estimator
     def _expert(self):
@@ -189,8 +191,9 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
 
         if not (isinstance(self.top_k, (int, np.integer)) and self.top_k >= 1):
             refuse("top_k", "a positive integer")
-        if not (isinstance(self.min_labelled, (int, np.integer)) and self.min_labelled >= 1):
-            refuse("min_labelled", "a positive integer")
+        if not (isinstance(self.shrinkage, str) and self.shrinkage == "cv") and not (
+                np.isscalar(self.shrinkage) and not isinstance(self.shrinkage, str) and self.shrinkage >= 0):
+            refuse("shrinkage", '"cv" or a non-negative number')
         if not (np.isscalar(self.border) and np.isfinite(self.border) and self.border >= 0):
             refuse("border", "a non-negative number")
         if not (np.isscalar(self.confidence) and 0 <= self.confidence <= 1):
@@ -225,13 +228,19 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         self._X, self._y = X, y
         self._labels, self._weights_of = labels[: len(X)], membership[: len(X)]
         self._border_of = self._border_points(len(X))
-        self._trained, self._out_of_fold, self.pair_experts_ = {}, {}, {}
+        self.experts_, self._n_labelled, self.pair_experts_ = {}, {}, {}
         for node in self.node_clusters_:
             self._fit_node(node)
         self.touching_pairs_ = self._touching_pairs() if self.pairs else []
         for pair in self.touching_pairs_:
             self._fit_pair(pair)
-        self._serve()
+        if self.shrinkage == "cv":
+            self.shrinkage_scores_ = self._cross_validate()
+            best = max(self.shrinkage_scores_.values())
+            self.shrinkage_ = max(s for s, score in self.shrinkage_scores_.items() if score >= best)
+        else:
+            self.shrinkage_ = float(self.shrinkage)
+        self._blend()
         return self
 
     @staticmethod
@@ -289,64 +298,80 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
 
     def _fit_node(self, node):
         keep, weight, n_inside = self._training_set(self.node_clusters_[node])
-        if n_inside >= self.min_labelled or self.parent_[node] is None:
-            if n_inside == 0:
-                raise ValueError("no labelled points: GatedExperts needs some labelled X, y")
-            self._trained[node] = self._train(keep, weight)
-            if self.prune:
-                self._out_of_fold[node] = self._predict_out_of_fold(keep, weight)
+        if self.parent_[node] is None and n_inside == 0:
+            raise ValueError("no labelled points: GatedExperts needs some labelled X, y")
+        self._n_labelled[node] = n_inside
+        if n_inside:
+            self.experts_[node] = self._train(keep, weight)
         else:
-            self._trained.pop(node, None)
-            self._out_of_fold.pop(node, None)
+            self.experts_.pop(node, None)
 
-    def _predict_out_of_fold(self, keep, weight) -> np.ndarray:
-        """Each of the node's training points predicted by an expert trained on the other folds:
-        ``(n_labelled,)`` (NaN outside the node), or ``(n_labelled, n_classes)`` probabilities."""
-        rows = np.flatnonzero(keep)
-        shape = (len(self._y), len(self.classes_)) if self._is_classifier() else (len(self._y),)
-        out = np.full(shape, np.nan)
-        if len(rows) < 2:
-            return out
-        folds = KFold(min(FOLDS, len(rows)), shuffle=True, random_state=0)
-        for train, test in folds.split(rows):
-            subset = np.zeros(len(self._y), bool)
-            subset[rows[train]] = True
-            expert = self._train(subset, weight[train])
-            out[rows[test]] = self._expert_output(expert, self._X[rows[test]])
-        return out
+    def _path(self, node) -> list:
+        """``node`` and its ancestors up to the root."""
+        path = [node]
+        while self.parent_[path[-1]] is not None:
+            path.append(self.parent_[path[-1]])
+        return path
 
-    def _held_out_score(self, node, rows) -> float:
-        """Out-of-fold score of ``node``'s expert on labelled ``rows``: accuracy, or minus the mean
-        squared error (higher is better)."""
-        predicted = self._out_of_fold[node][rows]
-        if self._is_classifier():
-            return float(np.mean(self.classes_[predicted.argmax(1)] == self._y[rows]))
-        return -float(np.mean((predicted - self._y[rows]) ** 2))
+    def _path_weights(self, path, n_labelled, shrinkage) -> np.ndarray:
+        """Weight of each node's expert on ``path`` (up to the root) in the blend of the first node:
+        ``w_v = n_v / (n_v + shrinkage)`` of what the nodes below leave, the root takes the rest."""
+        weights, rest = np.zeros(len(path)), 1.0
+        for i, node in enumerate(path):
+            n = n_labelled[node]
+            share = 1.0 if i == len(path) - 1 else (0.0 if n == 0 else n / (n + shrinkage))
+            weights[i], rest = rest * share, rest * (1.0 - share)
+        return weights
 
-    def _prune(self) -> dict:
-        """The nodes that keep their expert: from the root down, a node whose out-of-fold score on
-        its own labelled points does not beat its nearest kept ancestor's on the same points is
-        served by that ancestor."""
-        kept = dict(self._trained)
-        self.node_scores_ = {}
-        if not self.prune:
-            return kept
-        for node in sorted(self._trained, reverse=True):  # the root first: joins follow their children
-            server = self.parent_[node]
-            while server is not None and server not in kept:
-                server = self.parent_[server]
-            if server is None:
-                continue
-            rows = np.flatnonzero(np.isin(self._labels, self.node_clusters_[node]))
-            own, served = self._held_out_score(node, rows), self._held_out_score(server, rows)
-            self.node_scores_[node] = (own, served)
-            if not own > served:
-                del kept[node]
-        return kept
+    def _blend(self):
+        """Each node's output as a blend of the experts on its path (``blend_``)."""
+        self.blend_ = {}
+        for node in self.node_clusters_:
+            path = self._path(node)
+            weights = self._path_weights(path, self._n_labelled, self.shrinkage_)
+            self.blend_[node] = {v: float(w) for v, w in zip(path, weights) if w > 0}
+
+    def _cross_validate(self) -> dict:
+        """Out-of-fold score of every strength of ``SHRINKAGE_GRID``: each node's expert is
+        trained on ``FOLDS - 1`` folds of the labelled points and predicts the held-out points under
+        it; each held-out point gets its own cluster's blend, with the training folds' counts."""
+        n = len(self._y)
+        if n < FOLDS:
+            return {s: 0.0 for s in SHRINKAGE_GRID}  # too few labels to hold any out: the global model
+        folds = list(KFold(FOLDS, shuffle=True, random_state=0).split(np.arange(n)))
+        width = (n, len(self.classes_)) if self._is_classifier() else (n,)
+        held_out = {node: np.zeros(width) for node in self.node_clusters_}  # node -> out-of-fold outputs
+        training = {node: self._training_set(clusters) for node, clusters in self.node_clusters_.items()}
+        inside = {node: np.isin(self._labels, clusters) for node, clusters in self.node_clusters_.items()}
+        counts = []  # per fold: node -> labelled points inside it in the training folds
+        for train, test in folds:
+            in_train = np.zeros(n, bool)
+            in_train[train] = True
+            count = {node: int((inside[node] & in_train).sum()) for node in self.node_clusters_}
+            for node, (keep, weight, _) in training.items():
+                rows = test[inside[node][test]]
+                if count[node] and len(rows):
+                    expert = self._train(keep & in_train, weight[in_train[keep]])
+                    held_out[node][rows] = self._expert_output(expert, self._X[rows])
+            counts.append(count)
+        scores = {}
+        for shrinkage in SHRINKAGE_GRID:
+            blended = np.zeros(width)
+            for (_, test), count in zip(folds, counts):
+                for cluster in np.unique(self._labels[test]):
+                    rows = test[self._labels[test] == cluster]
+                    path = self._path(int(cluster))
+                    for node, w in zip(path, self._path_weights(path, count, shrinkage)):
+                        blended[rows] += w * held_out[node][rows]
+            if self._is_classifier():
+                scores[shrinkage] = float(np.mean(self.classes_[blended.argmax(1)] == self._y))
+            else:
+                scores[shrinkage] = -float(np.mean((blended - self._y) ** 2))
+        return scores
 
     def _fit_pair(self, pair):
         keep, weight, n_inside = self._training_set(pair)
-        if n_inside >= self.min_labelled:
+        if n_inside:
             self.pair_experts_[pair] = self._train(keep, weight)
 
     def _touching_pairs(self):
@@ -358,18 +383,6 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         onehot = sparse.csr_matrix(np.eye(self.n_clusters_)[labels])
         between = (onehot.T @ sparse.csr_matrix(graph) @ onehot).toarray()
         return [(a, b) for a in range(self.n_clusters_) for b in range(a + 1, self.n_clusters_) if between[a, b] > 0]
-
-    def _serve(self):
-        """The experts that serve (pruned), and the node whose expert serves each cluster: itself,
-        or its nearest ancestor with one."""
-        self.experts_ = self._prune()
-        serving = []
-        for c in range(self.n_clusters_):
-            node = c
-            while node not in self.experts_:
-                node = self.parent_[node]
-            serving.append(node)
-        self.serving_node_ = np.array(serving)
 
     # ------------------------------------------------------------------ predict
     def _expert_output(self, expert, X) -> np.ndarray:
@@ -395,21 +408,21 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         routes = []
         for row, ranks in zip(p, order):
             top = ranks[: self.top_k]
+            chosen = {}  # a node or a pair -> its share of the point
             if row[top[0]] < self.confidence:
-                routes.append({self._unsure_node(row, top[0]): 1.0})
-                continue
+                chosen[self._unsure_node(row, top[0])] = 1.0
+            else:
+                if self.pairs and len(top) >= 2 and tuple(sorted(top[:2])) in self.pair_experts_:
+                    chosen[tuple(sorted(top[:2]))] = row[top[0]] + row[top[1]]
+                    top = top[2:]
+                chosen.update({int(c): row[c] for c in top})
+            total = sum(chosen.values())
             weights = {}
-            chosen = list(top)
-            if self.pairs and len(top) >= 2:
-                pair = tuple(sorted(top[:2]))
-                if pair in self.pair_experts_:
-                    weights[pair] = row[top[0]] + row[top[1]]
-                    chosen = chosen[2:]
-            for c in chosen:
-                node = self.serving_node_[c]
-                weights[node] = weights.get(node, 0.0) + row[c]
-            total = sum(weights.values())
-            routes.append({k: (w / total if total > 0 else 1.0 / len(weights)) for k, w in weights.items()})
+            for key, share in chosen.items():
+                share = share / total if total > 0 else 1.0 / len(chosen)
+                for expert, w in ({key: 1.0} if isinstance(key, tuple) else self.blend_[key]).items():
+                    weights[expert] = weights.get(expert, 0.0) + share * w
+            routes.append(weights)
         return routes
 
     def _unsure_node(self, row, top):
@@ -461,7 +474,8 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
     def update(self, X_new, y_new):
         """Add labelled points without refitting the gate: they are routed to their clusters, and
         only the experts of those clusters, of the tree nodes above them and of the pairs that
-        hold them are retrained. ``updated_experts_`` lists them."""
+        hold them are retrained (``updated_experts_`` lists them); the shrinkage stays
+        ``shrinkage_``."""
         check_is_fitted(self, "experts_")
         X_new, y_new = validate_data(self, X_new, y_new, dtype=FLOATS, reset=False,
                                      y_numeric=not self._is_classifier())
@@ -483,6 +497,6 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         pairs = [pair for pair in self.touching_pairs_ if touched & set(pair)]
         for pair in pairs:
             self._fit_pair(pair)
-        self._serve()
+        self._blend()
         self.updated_experts_ = sorted(updated) + sorted(pairs)
         return self

@@ -39,49 +39,55 @@ def hand_data(rng, n, cluster, confidence=0.9):
     return np.hstack([p, x]), y
 
 
-def hand_set(rng):
-    parts = [hand_data(rng, 40, 0), hand_data(rng, 3, 1), hand_data(rng, 40, 2)]  # cluster 1: 3 labels
+def hand_set(rng, labels_of_cluster_1=3):
+    parts = [hand_data(rng, 40, 0), hand_data(rng, labels_of_cluster_1, 1), hand_data(rng, 40, 2)]
     return np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 @pytest.fixture
 def hand_model():
-    """Every node with enough labels keeps its expert (no pruning): the hierarchy's mechanics."""
+    """No shrinkage: every cluster with labels is served by its own expert (the tree's mechanics)."""
     rng = np.random.default_rng(0)
     X, y = hand_set(rng)
-    return GatedExperts(HandGate(), LinearRegression(), top_k=1, min_labelled=5, prune=False).fit(X, y), rng
-
-
-def test_a_node_that_does_no_better_than_its_parent_held_out_is_pruned():
-    X, y = hand_set(np.random.default_rng(0))
-    model = GatedExperts(HandGate(), LinearRegression(), top_k=1, min_labelled=5, prune=True).fit(X, y)
-    # Node 3 joins cluster 0 (y = 2x) and cluster 1 (y = -3x, 3 labels): one line for both predicts
-    # their points held out no better than the root's line does, so the root serves them; clusters
-    # 0 and 2 each follow one line exactly, which beats any expert above them.
-    own, served = model.node_scores_[3]
-    assert own <= served
-    assert sorted(model.experts_) == [0, 2, 4]
-    assert model.serving_node_.tolist() == [0, 4, 2]
-    for cluster in (0, 2):
-        own, served = model.node_scores_[cluster]
-        assert own > served and own > -1e-12  # exact out of fold
+    return GatedExperts(HandGate(), LinearRegression(), top_k=1, shrinkage=0.0).fit(X, y), rng
 
 
 def test_hierarchy_follows_the_gates_tree(hand_model):
     model, _ = hand_model
     assert model.n_clusters_ == 3
     assert model.parent_ == {0: 3, 1: 3, 2: 4, 3: 4, 4: None}
-    assert sorted(model.experts_) == [0, 2, 3, 4]  # cluster 1 has 3 labels, under min_labelled=5
+    assert sorted(model.experts_) == [0, 1, 2, 3, 4]
+    assert model.blend_[1] == {1: 1.0}
 
 
-def test_a_cluster_with_too_few_labels_is_served_by_its_parent(hand_model):
-    model, rng = hand_model
-    assert model.serving_node_.tolist() == [0, 3, 2]
+def test_a_cluster_without_labels_is_served_by_its_parent():
+    rng = np.random.default_rng(0)
+    model = GatedExperts(HandGate(), LinearRegression(), top_k=1, shrinkage=0.0).fit(*hand_set(rng, 0))
+    assert sorted(model.experts_) == [0, 2, 3, 4]
     X1, _ = hand_data(rng, 10, 1)
     assert all(route == {3: 1.0} for route in model.routing(X1))
     np.testing.assert_allclose(model.predict(X1), model.experts_[3].predict(X1))
-    X0, y0 = hand_data(rng, 10, 0)
-    np.testing.assert_allclose(model.predict(X0), y0, atol=1e-6)  # its own expert: the exact line
+
+
+def test_shrinkage_blends_a_node_with_the_tree_above_it_by_its_labels():
+    rng = np.random.default_rng(0)
+    model = GatedExperts(HandGate(), LinearRegression(), top_k=1, shrinkage=5.0).fit(*hand_set(rng))
+    # Cluster 1 has 3 labels: 3 / (3 + 5) of its own; node 3 above it has 43: 43 / 48 of the rest.
+    expected = {1: 3 / 8, 3: 5 / 8 * 43 / 48, 4: 5 / 8 * 5 / 48}
+    assert model.blend_[1] == pytest.approx(expected)
+    X1, _ = hand_data(rng, 10, 1)
+    mixed = sum(w * model.experts_[node].predict(X1) for node, w in expected.items())
+    np.testing.assert_allclose(model.predict(X1), mixed)
+
+
+def test_cross_validation_keeps_the_clusters_experts_only_where_they_carry_the_target():
+    rng = np.random.default_rng(0)
+    X, y = hand_set(rng, 20)  # three clusters, three different lines
+    model = GatedExperts(HandGate(), LinearRegression(), top_k=1).fit(X, y)
+    assert model.shrinkage_ == 0.0 and model.shrinkage_scores_[0.0] > model.shrinkage_scores_[np.inf]
+    one_line = 2 * X[:, 3] + rng.normal(scale=1.0, size=len(X))  # one noisy line for every cluster
+    model = GatedExperts(HandGate(), LinearRegression(), top_k=1).fit(X, one_line)
+    assert model.shrinkage_ >= 100 and model.shrinkage_scores_[model.shrinkage_] > model.shrinkage_scores_[0.0]
 
 
 def test_an_unsure_point_goes_up_the_tree(hand_model):
@@ -112,12 +118,15 @@ def test_update_retrains_only_the_experts_of_the_touched_clusters(hand_model):
     assert model.experts_[2] is not before[2]
 
 
-def test_update_gives_a_cluster_its_own_expert_once_it_has_enough_labels(hand_model):
-    model, rng = hand_model
-    X_new, y_new = hand_data(rng, 4, 1)  # 3 + 4 labels: now above min_labelled
+def test_update_gives_a_cluster_its_own_expert_once_it_has_labels():
+    rng = np.random.default_rng(0)
+    model = GatedExperts(HandGate(), LinearRegression(), top_k=1, shrinkage=0.0).fit(*hand_set(rng, 0))
+    X_new, y_new = hand_data(rng, 4, 1)
     model.update(X_new, y_new)
     assert model.updated_experts_ == [1, 3, 4]
-    assert model.serving_node_.tolist() == [0, 1, 2]
+    assert model.blend_[1] == {1: 1.0}
+    X1, _ = hand_data(rng, 5, 1)
+    np.testing.assert_allclose(model.predict(X1), model.experts_[1].predict(X1))
 
 
 def test_a_prefitted_gate_must_have_seen_the_same_points():
@@ -128,7 +137,7 @@ def test_a_prefitted_gate_must_have_seen_the_same_points():
         GatedExperts(FrozenEstimator(gate), Ridge()).fit(X, X[:, 0])
 
 
-@pytest.mark.parametrize("name, value", [("top_k", 0), ("border", -1.0), ("min_labelled", 0), ("confidence", 2.0)])
+@pytest.mark.parametrize("name, value", [("top_k", 0), ("border", -1.0), ("shrinkage", -1.0), ("shrinkage", "auto"), ("confidence", 2.0)])
 def test_bad_settings_are_refused_by_name(name, value):
     X = np.random.default_rng(0).normal(size=(30, 3))
     with pytest.raises(ValueError, match=name):
