@@ -3,8 +3,8 @@
 input -> gate (a clustering, fitted without labels) -> router -> trainable experts -> output.
 The gate is :class:`~mixae_graph.MixAEGraph` (or any clusterer with ``fit``/``predict``);
 its clusters route the work, its cluster tree is the hierarchy of gates, and each expert is a
-clone of one scikit-learn estimator, trained on its cluster's labelled points plus the graph
-neighbours just outside it.
+clone of one scikit-learn estimator, trained on its cluster's labelled points and, where the
+cross-validation below finds that it helps, the graph neighbours just outside it.
 
 Routing of a point ``x`` with the gate's probabilities ``p_c(x)`` over clusters:
 
@@ -23,7 +23,8 @@ speaks for itself; one with a few is pulled towards its parent, and one with non
 as the m-estimate smooths a decision tree's leaves towards their parents (Cestnik 1990; hierarchical
 shrinkage, Agarwal et al., ICML 2022). ``shrinkage="cv"`` picks the strength by cross-validation
 on the labelled points (``FOLDS`` folds, each point through its own cluster's path): small where
-the clusters carry the target, large (up to the global model alone) where they do not.
+the clusters carry the target, large (up to the global model alone) where they do not. With
+``border="cv"`` the same folds decide whether the experts learn from the border.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ FLOATS = (np.float64, np.float32)  # the experts see the data as given; the gate
 FOLDS = 5
 # The shrinkage strengths it picks from, in labelled points; inf: the global model alone.
 SHRINKAGE_GRID = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, np.inf)
+# The border weights it picks from (``border="cv"``): none, or the border as the gate weighs it.
+BORDER_GRID = (0.0, 1.0)
 
 
 class _Constant:
@@ -110,18 +113,20 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         None: ``LogisticRegression(max_iter=1000)``. Its kind decides the meta-estimator's.
     top_k : int, default=2
         Experts mixed per point: its most likely clusters'.
-    border : float, default=1.0
+    border : "cv" or float, default="cv"
         Weight of the border: each expert also trains on the labelled graph neighbours just
         outside its clusters, each weighted by ``border`` times its graph-smoothed gate
         probability of the expert's clusters (plain, unweighted, for an expert without
-        ``sample_weight``). 0: no border.
+        ``sample_weight``). 0: no border. ``"cv"``: 0 or 1 (``BORDER_GRID``), whichever the
+        cross-validation of ``shrinkage`` finds better (ties go to the border).
     pairs : bool, default=False
         Also an expert for each pair of clusters that touch in the graph, trained on both.
     shrinkage : "cv" or float, default="cv"
         Labelled points at which a tree node's own expert and the output above it have an equal
         say (see the module's text): 0, each cluster's expert alone; ``inf``, the global model
         alone. ``"cv"``: the value of ``SHRINKAGE_GRID`` that predicts the labelled points best
-        out of fold (``FOLDS`` folds; ties go to the larger, the simpler model).
+        out of fold (``FOLDS`` folds; ties go to the larger, the simpler model), chosen together
+        with ``border`` where that is ``"cv"`` too.
     confidence : float, default=0.5
         Below this top probability a point is served higher in the tree (see the module's text).
 
@@ -133,11 +138,11 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         Tree node -> fitted expert, for every node with labelled points; nodes
         ``0..n_clusters_-1`` are the clusters, the others their joins up to the root (the global
         expert).
-    shrinkage_ : float
-        The shrinkage used: ``shrinkage``, or the one the cross-validation picked.
-    shrinkage_scores_ : dict
-        With ``shrinkage="cv"``, each strength of ``SHRINKAGE_GRID`` -> its out-of-fold score
-        (accuracy, or minus the mean squared error).
+    shrinkage_, border_ : float
+        The shrinkage and border used: as given, or as the cross-validation picked them.
+    cv_scores_ : dict
+        Where anything is ``"cv"``: ``(border, shrinkage)`` -> its out-of-fold score (accuracy,
+        or minus the mean squared error).
     blend_ : dict
         Tree node -> ``{expert node: weight}``, the node's output as a blend of the experts on its
         path to the root.
@@ -154,7 +159,7 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         After :meth:`update`, the nodes and pairs whose experts were retrained.
     """
 
-    def __init__(self, gate=None, expert=None, *, top_k=2, border=1.0, pairs=False, shrinkage="cv",
+    def __init__(self, gate=None, expert=None, *, top_k=2, border="cv", pairs=False, shrinkage="cv",
                  confidence=0.5):
         self.gate = gate
         self.expert = expert
@@ -194,8 +199,10 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         if not (isinstance(self.shrinkage, str) and self.shrinkage == "cv") and not (
                 np.isscalar(self.shrinkage) and not isinstance(self.shrinkage, str) and self.shrinkage >= 0):
             refuse("shrinkage", '"cv" or a non-negative number')
-        if not (np.isscalar(self.border) and np.isfinite(self.border) and self.border >= 0):
-            refuse("border", "a non-negative number")
+        if not (isinstance(self.border, str) and self.border == "cv") and not (
+                np.isscalar(self.border) and not isinstance(self.border, str) and np.isfinite(self.border)
+                and self.border >= 0):
+            refuse("border", '"cv" or a non-negative number')
         if not (np.isscalar(self.confidence) and 0 <= self.confidence <= 1):
             refuse("confidence", "a number in [0, 1]")
 
@@ -228,20 +235,31 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         self._X, self._y = X, y
         self._labels, self._weights_of = labels[: len(X)], membership[: len(X)]
         self._border_of = self._border_points(len(X))
+        self._choose_border_and_shrinkage()
         self.experts_, self._n_labelled, self.pair_experts_ = {}, {}, {}
         for node in self.node_clusters_:
             self._fit_node(node)
         self.touching_pairs_ = self._touching_pairs() if self.pairs else []
         for pair in self.touching_pairs_:
             self._fit_pair(pair)
-        if self.shrinkage == "cv":
-            self.shrinkage_scores_ = self._cross_validate()
-            best = max(self.shrinkage_scores_.values())
-            self.shrinkage_ = max(s for s, score in self.shrinkage_scores_.items() if score >= best)
-        else:
-            self.shrinkage_ = float(self.shrinkage)
         self._blend()
         return self
+
+    def _choose_border_and_shrinkage(self):
+        """``border_`` and ``shrinkage_``: as given, or the pair with the best out-of-fold score
+        (``cv_scores_``); ties go to the larger shrinkage, then to the border."""
+        borders = BORDER_GRID if self.border == "cv" else (float(self.border),)
+        if self.border == "cv" and not self._border_of.any():
+            borders = (0.0,)  # no graph, no border points: both would be the same model
+        shrinkages = SHRINKAGE_GRID if self.shrinkage == "cv" else (float(self.shrinkage),)
+        if len(borders) * len(shrinkages) == 1:
+            self.border_, self.shrinkage_ = borders[0], shrinkages[0]
+            return
+        self.cv_scores_ = {}
+        for border in borders:
+            self.border_ = border
+            self.cv_scores_.update({(border, s): score for s, score in self._cross_validate(shrinkages).items()})
+        self.border_, self.shrinkage_ = max(self.cv_scores_, key=lambda k: (self.cv_scores_[k], k[1], k[0]))
 
     @staticmethod
     def _default_gate():
@@ -272,7 +290,7 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
     def _border_points(self, n_labelled: int):
         """Labelled points with a graph neighbour in each cluster, ``(n_labelled, n_clusters_)`` bool."""
         graph = getattr(self.gate_, "latent_graph_", None)
-        if graph is None or self.border == 0:
+        if graph is None:
             return np.zeros((n_labelled, self.n_clusters_), bool)
         graph = sparse.csr_matrix(graph)
         everyone = np.asarray(self.gate_.labels_)
@@ -283,7 +301,9 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
     def _training_set(self, clusters):
         inside = np.isin(self._labels, clusters)
         outside = self._border_of[:, list(clusters)].any(1) & ~inside
-        weight = np.where(inside, 1.0, self.border * self._weights_of[:, list(clusters)].sum(1))
+        if self.border_ == 0:
+            outside[:] = False
+        weight = np.where(inside, 1.0, self.border_ * self._weights_of[:, list(clusters)].sum(1))
         keep = inside | outside
         return keep, weight[keep], int(inside.sum())
 
@@ -331,13 +351,13 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
             weights = self._path_weights(path, self._n_labelled, self.shrinkage_)
             self.blend_[node] = {v: float(w) for v, w in zip(path, weights) if w > 0}
 
-    def _cross_validate(self) -> dict:
-        """Out-of-fold score of every strength of ``SHRINKAGE_GRID``: each node's expert is
+    def _cross_validate(self, shrinkages) -> dict:
+        """Out-of-fold score of every strength in ``shrinkages``: each node's expert is
         trained on ``FOLDS - 1`` folds of the labelled points and predicts the held-out points under
         it; each held-out point gets its own cluster's blend, with the training folds' counts."""
         n = len(self._y)
         if n < FOLDS:
-            return {s: 0.0 for s in SHRINKAGE_GRID}  # too few labels to hold any out: the global model
+            return {s: 0.0 for s in shrinkages}  # too few labels to hold any out: the largest wins
         folds = list(KFold(FOLDS, shuffle=True, random_state=0).split(np.arange(n)))
         width = (n, len(self.classes_)) if self._is_classifier() else (n,)
         held_out = {node: np.zeros(width) for node in self.node_clusters_}  # node -> out-of-fold outputs
@@ -355,7 +375,7 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
                     held_out[node][rows] = self._expert_output(expert, self._X[rows])
             counts.append(count)
         scores = {}
-        for shrinkage in SHRINKAGE_GRID:
+        for shrinkage in shrinkages:
             blended = np.zeros(width)
             for (_, test), count in zip(folds, counts):
                 for cluster in np.unique(self._labels[test]):

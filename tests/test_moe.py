@@ -84,10 +84,13 @@ def test_cross_validation_keeps_the_clusters_experts_only_where_they_carry_the_t
     rng = np.random.default_rng(0)
     X, y = hand_set(rng, 20)  # three clusters, three different lines
     model = GatedExperts(HandGate(), LinearRegression(), top_k=1).fit(X, y)
-    assert model.shrinkage_ == 0.0 and model.shrinkage_scores_[0.0] > model.shrinkage_scores_[np.inf]
+    scores = {shrinkage: score for (_, shrinkage), score in model.cv_scores_.items()}  # no graph: one border
+    assert model.border_ == 0.0 and len(scores) == len(model.cv_scores_)
+    assert model.shrinkage_ == 0.0 and scores[0.0] > scores[np.inf]
     one_line = 2 * X[:, 3] + rng.normal(scale=1.0, size=len(X))  # one noisy line for every cluster
     model = GatedExperts(HandGate(), LinearRegression(), top_k=1).fit(X, one_line)
-    assert model.shrinkage_ >= 100 and model.shrinkage_scores_[model.shrinkage_] > model.shrinkage_scores_[0.0]
+    scores = {shrinkage: score for (_, shrinkage), score in model.cv_scores_.items()}
+    assert model.shrinkage_ >= 100 and scores[model.shrinkage_] > scores[0.0]
 
 
 def test_an_unsure_point_goes_up_the_tree(hand_model):
@@ -137,7 +140,7 @@ def test_a_prefitted_gate_must_have_seen_the_same_points():
         GatedExperts(FrozenEstimator(gate), Ridge()).fit(X, X[:, 0])
 
 
-@pytest.mark.parametrize("name, value", [("top_k", 0), ("border", -1.0), ("shrinkage", -1.0), ("shrinkage", "auto"), ("confidence", 2.0)])
+@pytest.mark.parametrize("name, value", [("top_k", 0), ("border", -1.0), ("border", "auto"), ("shrinkage", -1.0), ("shrinkage", "auto"), ("confidence", 2.0)])
 def test_bad_settings_are_refused_by_name(name, value):
     X = np.random.default_rng(0).normal(size=(30, 3))
     with pytest.raises(ValueError, match=name):
@@ -182,6 +185,10 @@ def test_the_mixae_graph_gate_carries_few_labels_to_every_point(moons_gated):
 
 def test_the_border_and_pairs_come_from_the_gates_graph(moons_gated):
     model, moons = moons_gated
+    # The border is tried where some labelled point has a graph neighbour in another cluster.
+    assert {border for border, _ in model.cv_scores_} == ({0.0, 1.0} if model._border_of.any() else {0.0})
+    best = max(model.cv_scores_.values())
+    assert model.cv_scores_[(model.border_, model.shrinkage_)] == best
     assert model.n_clusters_ >= 2 and model.touching_pairs_  # the moons touch at their tips
     assert set(model.pair_experts_) <= set(model.touching_pairs_)
     assert all(a < b for a, b in model.touching_pairs_)
