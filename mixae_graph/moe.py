@@ -196,12 +196,14 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
 
         if not (isinstance(self.top_k, (int, np.integer)) and self.top_k >= 1):
             refuse("top_k", "a positive integer")
-        if not (isinstance(self.shrinkage, str) and self.shrinkage == "cv") and not (
-                np.isscalar(self.shrinkage) and not isinstance(self.shrinkage, str) and self.shrinkage >= 0):
+        def cv_or_at_least_zero(value, finite):
+            if isinstance(value, str):
+                return value == "cv"
+            return np.isscalar(value) and value >= 0 and (np.isfinite(value) or not finite)
+
+        if not cv_or_at_least_zero(self.shrinkage, finite=False):  # inf: the global model alone
             refuse("shrinkage", '"cv" or a non-negative number')
-        if not (isinstance(self.border, str) and self.border == "cv") and not (
-                np.isscalar(self.border) and not isinstance(self.border, str) and np.isfinite(self.border)
-                and self.border >= 0):
+        if not cv_or_at_least_zero(self.border, finite=True):
             refuse("border", '"cv" or a non-negative number')
         if not (np.isscalar(self.confidence) and 0 <= self.confidence <= 1):
             refuse("confidence", "a number in [0, 1]")
