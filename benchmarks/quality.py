@@ -166,8 +166,12 @@ def run_held_out(data, K, seed, args):
     y_train, y_test = data.y[train], data.y[~train]
     matched = match_labels(y_train, model.labels_)
     lookup = dict(zip(model.labels_.tolist(), matched.tolist()))
+
+    def held_out_acc(clusters):  # the 20%'s clusters, matched to classes as the 80%'s were
+        return float(np.mean([lookup.get(int(c), -1) == t for c, t in zip(clusters, y_test)]))
+
     predicted = model.predict(data.X[~train])
-    test_acc = float(np.mean([lookup.get(int(c), -1) == t for c, t in zip(predicted, y_test)]))
+    test_acc = held_out_acc(predicted)
     train_acc = float(np.mean(matched == y_train))
     labels = np.empty(data.n_samples, dtype=np.int64)
     labels[train], labels[~train] = model.labels_, predicted
@@ -176,8 +180,7 @@ def run_held_out(data, K, seed, args):
     # reconstructs a held-out point than a training point (1: the experts have not memorised).
     module, X_train, X_test = model.module_, torch.as_tensor(data.X[train]), torch.as_tensor(data.X[~train])
     codes = KNeighborsClassifier(5).fit(module.trunk_codes(X_train).numpy(), model.labels_)
-    voted = codes.predict(module.trunk_codes(X_test).numpy())
-    knn_acc = float(np.mean([lookup.get(int(c), -1) == t for c, t in zip(voted, y_test)]))
+    knn_acc = held_out_acc(codes.predict(module.trunk_codes(X_test).numpy()))
     best_error = lambda X: float(module.expert_errors(X).min(1).values.mean())  # noqa: E731
     return labels, {"train_acc": train_acc, "test_acc": test_acc, "gap": train_acc - test_acc,
                     "codes_knn_acc": knn_acc, "error_ratio": best_error(X_test) / best_error(X_train)}
