@@ -58,7 +58,7 @@ METHODS = (
     "first partition",
     "trunk only",
     # Ablations: the default with one part switched off.
-    "no border term",
+    "border term",
     "no graph smoothing",
     "no contrast",
     "mixae-graph no blur",
@@ -71,7 +71,7 @@ METHODS = (
     "N2D preprocessed",
     "MIXAE ablation",
 )
-NO_K = ("mixae-graph", "first partition", "trunk only", "no border term", "no graph smoothing", "no contrast",
+NO_K = ("mixae-graph", "first partition", "trunk only", "border term", "no graph smoothing", "no contrast",
         "mixae-graph no blur", "held-out predict", "UMAP+HDBSCAN")
 STRESS = tuple(f"stress-{name}" for name in STRESS_SETS)
 # Image sets shaped like the hidden ones, built from MNIST-10k digits: 40 "people" x 10 photos
@@ -261,7 +261,7 @@ RUNNERS = {
     "mixae-graph K": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=True),
     "first partition": run_first_partition,
     "trunk only": run_trunk_only,
-    "no border term": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, experts={"border_weight": 0.0}),
+    "border term": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, experts={"border_weight": 0.3}),
     "no graph smoothing": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, graph={"smoothing": 0.0}),
     "no contrast": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, experts={"contrast": 0.0}),
     # Without the default image blur, no K: what the blur adds (the first row again on non-images).

@@ -71,9 +71,11 @@ class Experts:
         other expert by a margin (:data:`mixae_graph.objective.CONTRAST_MARGIN`), so an expert
         also learns what its cluster is not; without it, experts that can reconstruct everything
         leave the router no reason to prefer one. 0: off.
-    border_weight : float, default=0.3
+    border_weight : float, default=0.0
         Weight of the border term: each expert also reconstructs the graph neighbours just
-        outside its cluster, so that its border is learnt from both sides. 0: off.
+        outside its cluster, so that its border is learnt from both sides. 0 (the default): off;
+        measured on, it changes nothing on most sets and merges small clusters with their
+        neighbours (the ``border term`` row of ``benchmarks/quality.py``).
     """
 
     epochs: int = 20
@@ -83,7 +85,7 @@ class Experts:
     max_experts: int = 64
     temperature: float = 0.1
     contrast: float = 1.0
-    border_weight: float = 0.3
+    border_weight: float = 0.0
 
 
 @dataclass(frozen=True)
