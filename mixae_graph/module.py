@@ -323,8 +323,10 @@ class MixAEGraphModule(L.LightningModule):
         column = self._columns(slots, label)  # (batch,), -1 where the point has no expert yet
         neighbour_column = self._columns(slots, neighbour_label)
         known = (column >= 0) & (neighbour_column >= 0)
-        # Only neighbours across the anchor's border are computed: the border term trains on them.
-        across = torch.nonzero(known & (column != neighbour_column)).flatten()
+        # Only neighbours across the anchor's border are computed, and only when the border term,
+        # which trains on them, is on.
+        border = self.hparams.experts.border_weight > 0
+        across = torch.nonzero(known & (column != neighbour_column) & border).flatten()
         errors = self.bank_errors(torch.cat([x, neighbour[across]]), slots)
         # The M-step in deviance units: each expert's error weighs 1 / its noise variance.
         errors = self.deviance(errors / self.error_scale)
