@@ -43,7 +43,7 @@ from mixae_graph.datasets import ClusterData, load_dataset, load_file  # noqa: E
 from mixae_graph.experts import ExpertBank  # noqa: E402
 from mixae_graph.graph import embed, neighbors_for  # noqa: E402
 from mixae_graph.metrics import match_labels  # noqa: E402
-from mixae_graph.stress import STRESS_SETS, make_portraits, make_stress, make_turntable  # noqa: E402
+from mixae_graph.stress import STRESS_SETS, make_portraits, make_small_digits, make_stress, make_turntable  # noqa: E402
 from mixae_graph.tree import cut_tree  # noqa: E402
 from mixae_graph.metrics import evaluate  # noqa: E402
 from mixae_graph.objective import mixae_objective  # noqa: E402
@@ -77,7 +77,7 @@ STRESS = tuple(f"stress-{name}" for name in STRESS_SETS)
 # Image sets shaped like the hidden ones, built from MNIST-10k digits: 40 "people" x 10 photos
 # (4 digits of each class, each photographed with its own pose, light and noise), and 20 objects
 # (2 of each class) seen from 72 angles on a turntable.
-IMAGE_STRESS = ("img-portraits", "img-turntable")
+IMAGE_STRESS = ("img-portraits", "img-turntable", "img-digits16")
 NAMED = ("moons", "circles", "spirals", "digits", "mnist", "fashion") + STRESS + IMAGE_STRESS
 FILES = {"mnist": ROOT.parent / "shared/data/mnist10k.npz", "fashion": ROOT.parent / "shared/data/fashion10k.npz"}
 
@@ -280,6 +280,8 @@ RUNNERS = {
 
 
 def image_stress(name: str, mnist: ClusterData) -> ClusterData:
+    if name == "img-digits16":
+        return make_small_digits(mnist.X, mnist.y, mnist.image_shape, name=name)
     rng = np.random.default_rng(500)
     per_class = 4 if name == "img-portraits" else 2
     chosen = np.concatenate([rng.choice(np.flatnonzero(mnist.y == d), per_class, replace=False) for d in range(10)])

@@ -120,3 +120,23 @@ def make_portraits(images, image_shape, n_photos: int = 10, random_state: int = 
             photos.append(np.clip(photo + rng.normal(scale=0.05, size=photo.shape), 0, 1))
     X = np.stack(photos).reshape(len(photos), -1)
     return from_arrays(X, np.repeat(np.arange(len(images)), n_photos), image_shape=image_shape, name=name)
+
+
+def make_small_digits(images, y, image_shape, size: int = 16, name: str = "digits16"):
+    """Every image cropped to the box around its ink and resized to fill a ``size`` x ``size``
+    frame (longer side ``size``, aspect kept, centred), as the USPS digits (16x16, size
+    normalised) are made: thick strokes on few pixels, where MNIST's digits sit in a 20x20 box
+    of a 28x28 frame. ``y`` (the digits) is kept."""
+    from scipy.ndimage import zoom
+
+    images = np.asarray(images, dtype=np.float32).reshape(-1, *image_shape)
+    out = np.zeros((len(images), size, size), dtype=np.float32)
+    for i, image in enumerate(images):
+        rows, cols = np.flatnonzero(image.max(1) > 0.1), np.flatnonzero(image.max(0) > 0.1)
+        if len(rows) == 0:
+            continue
+        ink = image[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+        small = np.clip(zoom(ink, size / max(ink.shape), order=1), 0, 1)[:size, :size]
+        top, left = (size - small.shape[0]) // 2, (size - small.shape[1]) // 2
+        out[i, top: top + small.shape[0], left: left + small.shape[1]] = small
+    return from_arrays(out.reshape(len(out), -1), np.asarray(y), image_shape=(size, size), name=name)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mixae_graph.stress import STRESS_SETS, make_portraits, make_stress, make_turntable
+from mixae_graph.stress import STRESS_SETS, make_portraits, make_small_digits, make_stress, make_turntable
 
 
 def bar_images(n=3, size=12):
@@ -49,3 +49,19 @@ def test_portraits_vary_each_person_and_keep_pixels_in_range():
     assert np.all(distance.argmin(2) == np.arange(3)[:, None])
     again = make_portraits(images, (12, 12), n_photos=5, random_state=0)
     np.testing.assert_array_equal(again.X, data.X)
+
+
+def test_small_digits_fill_their_frame():
+    # a 4-wide, 8-tall stroke in a 28x28 frame becomes 8 wide and 16 tall, centred in 16x16
+    images = np.zeros((2, 28, 28), dtype=np.float32)
+    images[0, 5:13, 3:7] = 1.0
+    images[1, 20:28, 20:24] = 0.5
+    data = make_small_digits(images.reshape(2, -1), np.array([7, 1]), (28, 28))
+    assert data.X.shape == (2, 256) and data.image_shape == (16, 16)
+    np.testing.assert_array_equal(data.y, [7, 1])
+    for image, ink in zip(data.X.reshape(2, 16, 16), (1.0, 0.5)):
+        rows, cols = np.flatnonzero(image.max(1) > 0.1), np.flatnonzero(image.max(0) > 0.1)
+        assert (rows[0], rows[-1]) == (0, 15) and (cols[0], cols[-1]) == (4, 11)  # full height, centred
+        assert abs(image.max() - ink) < 1e-6 and image.min() >= 0
+    # where the stroke sat in its frame no longer matters
+    np.testing.assert_allclose(data.X[0] * 0.5, data.X[1], atol=1e-6)
