@@ -123,15 +123,17 @@ def make_portraits(images, image_shape, n_photos: int = 10, random_state: int = 
 
 
 def make_small_digits(images, y, image_shape, size: int = 16, name: str = "digits16"):
-    """Every image cropped to the box around its ink and resized to fill a ``size`` x ``size``
-    frame (longer side ``size``, aspect kept, centred), as the USPS digits (16x16, size
-    normalised) are made: thick strokes on few pixels, where MNIST's digits sit in a 20x20 box
-    of a 28x28 frame. ``y`` (the digits) is kept."""
+    """Every image deslanted, cropped to the box around its ink and resized to fill a ``size`` x
+    ``size`` frame (longer side ``size``, aspect kept, centred), as the USPS zip code digits were
+    made ("deslanted and size normalized, resulting in 16 x 16 grayscale images", Le Cun et al.
+    1990): thick strokes on few pixels, where MNIST's digits sit slanted in a 20x20 box of a 28x28
+    frame. ``y`` (the digits) is kept."""
     from scipy.ndimage import zoom
 
     images = np.asarray(images, dtype=np.float32).reshape(-1, *image_shape)
     out = np.zeros((len(images), size, size), dtype=np.float32)
     for i, image in enumerate(images):
+        image = _deslant(image)
         rows, cols = np.flatnonzero(image.max(1) > 0.1), np.flatnonzero(image.max(0) > 0.1)
         if len(rows) == 0:
             continue
@@ -140,3 +142,22 @@ def make_small_digits(images, y, image_shape, size: int = 16, name: str = "digit
         top, left = (size - small.shape[0]) // 2, (size - small.shape[1]) // 2
         out[i, top: top + small.shape[0], left: left + small.shape[1]] = small
     return from_arrays(out.reshape(len(out), -1), np.asarray(y), image_shape=(size, size), name=name)
+
+
+def _deslant(image: np.ndarray) -> np.ndarray:
+    """``image`` sheared along its rows so that its ink's principal axis is vertical: each row
+    moves sideways in proportion to its height above the ink's centre of mass, by the covariance
+    of the ink's row and column over the variance of its row (the second moments)."""
+    from scipy.ndimage import affine_transform
+
+    total = image.sum()
+    if total <= 0:
+        return image
+    rows, cols = np.mgrid[: image.shape[0], : image.shape[1]]
+    centre = np.array([(rows * image).sum(), (cols * image).sum()]) / total
+    var_row = (((rows - centre[0]) ** 2) * image).sum() / total
+    cov = ((rows - centre[0]) * (cols - centre[1]) * image).sum() / total
+    slant = cov / var_row if var_row > 0 else 0.0
+    shear = np.array([[1.0, 0.0], [slant, 1.0]])  # output (r, c) reads input (r, c + slant (r - r0))
+    offset = centre - shear @ centre
+    return affine_transform(image, shear, offset=offset, order=1, mode="constant")

@@ -65,3 +65,15 @@ def test_small_digits_fill_their_frame():
         assert abs(image.max() - ink) < 1e-6 and image.min() >= 0
     # where the stroke sat in its frame no longer matters
     np.testing.assert_allclose(data.X[0] * 0.5, data.X[1], atol=1e-6)
+
+
+def test_small_digits_are_deslanted():
+    # a stroke leaning 45 degrees comes out upright: tall and narrow, not a filled diagonal
+    image = np.zeros((28, 28), dtype=np.float32)
+    for r in range(6, 22):
+        image[r, 27 - r - 2: 27 - r + 1] = 1.0
+    data = make_small_digits(image.reshape(1, -1), np.array([1]), (28, 28))
+    small = data.X.reshape(16, 16)
+    cols = np.flatnonzero(small.max(0) > 0.1)
+    assert cols[-1] - cols[0] + 1 <= 6
+    assert np.flatnonzero(small.max(1) > 0.1).size == 16
