@@ -104,8 +104,9 @@ class Graph:
         every other point follows its nearest landmark while training and its best expert at the
         end, so the graph's cost stops growing with the data. None: always every point.
     resolution : float or None, default=None
-        Louvain resolution of the graph's first parts. None: the resolution whose partition is the
-        most reproducible across Louvain runs (:func:`mixae_graph.graph.stable_communities`).
+        Louvain resolution of the graph's first parts. None: the finest resolution whose partition
+        is as reproducible across Louvain runs as the most reproducible one, within one standard
+        error (:func:`mixae_graph.graph.stable_communities`).
     chain_share : float, default=0.8
         Chain rule: small graph pieces that send this share of their outside weight to their two
         strongest neighbours, linked end to end, are one thin manifold

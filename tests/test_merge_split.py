@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from graph_builders import blobs_edges, clique_edges, graph_from_edges, ring_edges
+from mixae_graph import graph as graph_module
 from mixae_graph.graph import RESOLUTIONS, communities, neighbors_for, stable_communities
 from mixae_graph.merge_split import (
     absorb_small,
@@ -151,6 +152,41 @@ def test_stable_communities_picks_the_finest_of_equally_stable_resolutions():
     labels, resolution, stability = stable_communities(graph, resolutions=(0.25, 0.5), n_runs=3)
     assert same_partition(labels, np.repeat([0, 1], 30))
     assert resolution == 0.5 and np.all(stability == pytest.approx(1.0))
+
+
+def _scripted_communities(partitions):
+    """A stand-in for Louvain: run ``seed`` at ``resolution`` returns ``partitions[resolution][seed]``."""
+    return lambda graph, resolution, random_state: partitions[resolution][random_state]
+
+
+def _moved(labels, points):
+    labels = labels.copy()
+    labels[points] = (labels[points] + 1) % (labels.max() + 1)
+    return labels
+
+
+def test_stable_communities_keeps_the_finer_resolution_within_the_noise(monkeypatch):
+    # 0.25: two halves, a different single point moved in four of eight runs; 0.5: four quarters,
+    # a single point moved in six runs. The quarters are a little less reproducible (0.899 against
+    # 0.901), by less than the runs' own spread: the finer resolution is kept.
+    two, four = np.repeat([0, 1], 20), np.repeat([0, 1, 2, 3], 10)
+    partitions = {0.25: [_moved(two, [i]) for i in range(4)] + [two] * 4,
+                  0.5: [_moved(four, [3 * i]) for i in range(6)] + [four] * 2}
+    monkeypatch.setattr(graph_module, "communities", _scripted_communities(partitions))
+    labels, resolution, stability = stable_communities(None, resolutions=(0.25, 0.5))
+    assert stability[0] > stability[1]
+    assert resolution == 0.5 and len(np.unique(labels)) == 4
+
+
+def test_stable_communities_keeps_the_coarser_resolution_when_it_is_clearly_more_stable(monkeypatch):
+    # 0.5: every run cuts the points into four parts at random, which no other run repeats.
+    rng = np.random.default_rng(0)
+    two = np.repeat([0, 1], 20)
+    partitions = {0.25: [_moved(two, [i]) for i in range(4)] + [two] * 4,
+                  0.5: [rng.integers(0, 4, 40) for _ in range(8)]}
+    monkeypatch.setattr(graph_module, "communities", _scripted_communities(partitions))
+    labels, resolution, _ = stable_communities(None, resolutions=(0.25, 0.5))
+    assert resolution == 0.25 and len(np.unique(labels)) == 2
 
 
 def test_neighbors_for_follows_log_of_the_size():
