@@ -33,14 +33,8 @@ from mixae_graph.metrics import cluster_accuracy  # noqa: E402
 def linked_pairs(model, X, y) -> list[dict]:
     """Every pair of clusters joined by kNN weight, with its merge cost and whether it is one class."""
     deviance, labels = model.transform(X), model.labels_
-    state, module = model.module_.state, model.module_
-    weights, ids = expert_weights(state.full_graph, state.final_slots)  # between experts (slots)
-    cluster_of = module.cluster_of_slot.numpy()
+    link, _ = expert_weights(model.module_.state.full_graph, labels)  # kNN weight between clusters 0..k-1
     k = deviance.shape[1]
-    link = np.zeros((k, k))
-    for i, a in enumerate(ids):
-        for j, b in enumerate(ids):
-            link[cluster_of[a], cluster_of[b]] += weights[i, j]
     majority = [np.bincount(y[labels == c]).argmax() for c in range(k)]
     pairs = []
     for a in range(k):
