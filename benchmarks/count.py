@@ -11,7 +11,7 @@ Criteria:
   the most reproducible resolution, then the merge rules).
 - ``louvain r``: Louvain at the fixed resolution ``r``, then the same merge rules.
 - ``consensus t``: co-association over Louvain partitions at every resolution of
-  :data:`mixae_graph.graph.RESOLUTIONS` (4 seeds each); the clusters are the connected parts of the
+  0.25, 0.5, 1, 2 and 4 (4 seeds each); the clusters are the connected parts of the
   kNN edges kept together in a share ``t`` of the partitions (Lancichinetti & Fortunato 2012), and
   parts under 5 points join their best-connected neighbour.
 - ``relative cut t``: Chameleon's relative interconnectivity (Karypis et al. 1999) over Louvain pieces
@@ -49,12 +49,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402  (the data sets and the fitting helpers)
 
 from mixae_graph import MixAEGraph  # noqa: E402
-from mixae_graph.graph import RESOLUTIONS, communities, expert_weights, neighbors_for, point_graph  # noqa: E402
+from mixae_graph.graph import communities, expert_weights, neighbors_for, point_graph  # noqa: E402
 from mixae_graph.merge_split import absorb_small, fiedler_sweep, partition  # noqa: E402
 from mixae_graph.metrics import cluster_accuracy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MIN_SIZE = 5  # the library's default min_cluster_size, for every criterion
+CONSENSUS_RESOLUTIONS = (0.25, 0.5, 1.0, 2.0, 4.0)  # the consensus criterion's partitions, as recorded
 DEFAULT_SETS = ("img-portraits", "img-turntable", "digits", "mnist", "fashion", "stress-small", "stress-unequal",
                 "stress-touching", "stress-hierarchy", "stress-noise", "moons", "spirals", "circles")
 
@@ -64,7 +65,7 @@ DEFAULT_SETS = ("img-portraits", "img-turntable", "digits", "mnist", "fashion", 
 
 def consensus(graph, share: float, seed: int) -> np.ndarray:
     edges = sp.coo_matrix(graph)
-    runs = [communities(graph, r, seed + run) for r in RESOLUTIONS for run in range(4)]
+    runs = [communities(graph, r, seed + run) for r in CONSENSUS_RESOLUTIONS for run in range(4)]
     together = np.mean([labels[edges.row] == labels[edges.col] for labels in runs], axis=0)
     keep = together >= share
     kept = sp.csr_matrix((edges.data[keep], (edges.row[keep], edges.col[keep])), shape=edges.shape)
