@@ -6,11 +6,7 @@ reproducible (:func:`mixae_graph.graph.stable_communities`), joined by the merge
 Later rounds hand stray points back to their neighbours (:func:`reassign_fragments`), split experts
 whose points fall apart into separate components (:func:`split_experts`), and merge again.
 
-* Loose pieces join their best-connected neighbour (:func:`absorb_loose`): a piece is a cluster
-  only if it is a community in the weak sense of Radicchi et al. (PNAS 2004), more of its kNN
-  weight inside than out; the same test for a 10-point and a 7,000-point piece, whatever the size
-  of the data.
-* Pieces below ``min_size`` points (:func:`absorb_small`) join their best-connected neighbour too.
+* Pieces below ``min_size`` points (:func:`absorb_small`) join their best-connected neighbour.
 * Chain rule (:func:`merge_chains`): where the graph, cut into small pieces, shows pieces touching
   end to end (each sends almost all of its outside weight to its two strongest neighbours, and
   they link up into a path or a cycle: :func:`chain_groups`), that run is one thin manifold cut
@@ -126,8 +122,8 @@ def _merge(labels: np.ndarray, experts: list[int], events: list[dict], rule: str
 
 def _holds_together(graph: sp.csr_matrix, nodes: np.ndarray) -> np.ndarray:
     """For each part of ``nodes`` (labels ``0..p-1``, one per graph node, -1 for nodes outside
-    every part): whether it keeps at least half of its kNN weight inside (the weak-community test
-    of :func:`absorb_loose`)."""
+    every part): whether it keeps at least half of its kNN weight inside, a community in the weak
+    sense of Radicchi et al. (PNAS 2004); the same test for a 10-point and a 7,000-point part."""
     inside_nodes = nodes >= 0
     onehot = sp.csr_matrix((np.ones(inside_nodes.sum()), (np.flatnonzero(inside_nodes), nodes[inside_nodes])),
                            shape=(graph.shape[0], nodes.max() + 1))
@@ -163,28 +159,6 @@ def reassign_fragments(graph, labels, min_size: int) -> np.ndarray:
     votes[np.arange(stray.sum()), np.searchsorted(ids, labels[stray])] = -1  # not their own
     labels[stray] = np.where(votes.max(1) > 0, ids[votes.argmax(1)], labels[stray])
     return labels
-
-
-def absorb_loose(graph, labels) -> tuple[np.ndarray, list[dict]]:
-    """Join every expert that keeps less than half of its kNN weight (its volume) inside itself to
-    its best-connected neighbour, loosest first, until every expert holds together.
-
-    A community in the weak sense (Radicchi et al., PNAS 2004) has more weight inside than
-    going out; a piece that fails is mostly border, not a cluster. The test is a ratio of the
-    piece's own weights, so it does not grow with the data as a size floor does. An isolated
-    expert (no edge out) stays.
-    """
-    graph, labels, events = sp.csr_matrix(graph), np.asarray(labels).copy(), []
-    while True:
-        weights, ids = expert_weights(graph, labels)
-        volume = weights.sum(1)
-        inside = np.diag(weights) / np.maximum(volume, 1e-12)
-        np.fill_diagonal(weights, 0.0)
-        loose = [i for i in np.argsort(inside, kind="stable") if inside[i] < WEAK_COMMUNITY and weights[i].any()]
-        if not loose:
-            return labels, events
-        i = loose[0]
-        labels = _merge(labels, [int(ids[i]), int(ids[np.argmax(weights[i])])], events, "loose")
 
 
 def absorb_small(graph, labels, min_size: int) -> tuple[np.ndarray, list[dict]]:
@@ -258,14 +232,12 @@ def merge_chains(graph, labels, chain_share: float = 0.8, random_state: int = 0,
 
 def join_pieces(graph, labels, *, min_size: int, chain_share: float, random_state: int = 0,
                 chains: np.ndarray | None = None):
-    """Apply the merge rules in order (loose pieces, small pieces, chains) until nothing changes."""
+    """Apply the merge rules in order (small pieces, chains) until nothing changes."""
     events = []
     if chains is None:  # they depend on the graph only: callers that keep the graph keep them
         chains = chain_groups(graph, chain_share, random_state=random_state)
     while True:
         before = len(events)
-        labels, new = absorb_loose(graph, labels)
-        events += new
         labels, new = absorb_small(graph, labels, min_size)
         events += new
         labels, new = merge_chains(graph, labels, chains=chains)
@@ -300,7 +272,7 @@ def partition(graph, *, resolution=None, min_size=5, chain_share=0.8, random_sta
 
 def split_experts(graph, labels, *, min_size: int = 10) -> tuple[np.ndarray, list[dict]]:
     """Split every expert whose points fall apart into separate connected parts of the graph, each
-    of ``min_size`` points or more that holds together (:func:`absorb_loose`'s test; other
+    of ``min_size`` points or more that holds together (:func:`_holds_together`; other
     fragments stay with the largest part).
 
     Only disconnection splits: a cut inside one connected expert is left to the first partition,
