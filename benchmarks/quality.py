@@ -279,15 +279,25 @@ RUNNERS = {
 # ----------------------------------------------------------------------------- data
 
 
-def image_stress(name: str, mnist: ClusterData) -> ClusterData:
-    if name == "img-digits16":
-        return make_small_digits(mnist.X, mnist.y, mnist.image_shape, name=name)
+def _subjects(mnist: ClusterData, per_class: int) -> np.ndarray:
+    """``per_class`` MNIST digits of each class, drawn with a fixed seed: the portraits' people and
+    the turntable's objects."""
     rng = np.random.default_rng(500)
-    per_class = 4 if name == "img-portraits" else 2
     chosen = np.concatenate([rng.choice(np.flatnonzero(mnist.y == d), per_class, replace=False) for d in range(10)])
-    if name == "img-portraits":
-        return make_portraits(mnist.X[chosen], mnist.image_shape, random_state=0, name=name)
-    return make_turntable(mnist.X[chosen], mnist.image_shape, name=name)
+    return mnist.X[chosen]
+
+
+# How each image stress set is built from MNIST-10k (the names of IMAGE_STRESS).
+IMAGE_BUILDERS = {
+    "img-portraits": lambda mnist, name: make_portraits(_subjects(mnist, 4), mnist.image_shape, random_state=0,
+                                                        name=name),
+    "img-turntable": lambda mnist, name: make_turntable(_subjects(mnist, 2), mnist.image_shape, name=name),
+    "img-digits16": lambda mnist, name: make_small_digits(mnist.X, mnist.y, mnist.image_shape, name=name),
+}
+
+
+def image_stress(name: str, mnist: ClusterData) -> ClusterData:
+    return IMAGE_BUILDERS[name](mnist, name)
 
 
 def load_all(args) -> list[ClusterData]:

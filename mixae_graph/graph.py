@@ -28,7 +28,7 @@ import scipy.sparse as sp
 # from 8 up, the graph of structureless Gaussian noise gave partitions as reproducible as real
 # clusters (fine pieces are stable because they are small), so stability stops telling structure
 # from size. Steps of sqrt(2) rather than doublings: a count can live between two doublings (the
-# 16x16 digits' ten classes at 0.35, nine at 0.25 and eleven at 0.5).
+# 16x16 digits' ten classes at 0.35, nine at 0.25 and ten to twelve at 0.5).
 RESOLUTIONS = tuple(0.25 * 2 ** (step / 2) for step in range(9))
 # Louvain runs (seeds) per resolution whose agreement is its stability: 28 pairs, so that the
 # stabilities of neighbouring resolutions on 10-class image sets, a few thousandths apart, are not
