@@ -11,6 +11,7 @@ from mixae_graph.merge_split import (
     absorb_small,
     bisect_expert,
     bisection_conductance,
+    end_separation,
     is_chain,
     merge_chains,
     partition,
@@ -217,6 +218,34 @@ def test_merge_chains_leaves_blobs_that_touch_many():
     new, events = merge_chains(graph, labels)
     np.testing.assert_array_equal(new, labels)
     assert events == []
+
+
+def parallel_rings(n_rings=6, size=30, cross=0.1):
+    """Rings of ``size`` nodes, each joined node by node to the next ring: whole objects seen from
+    every angle, touching their neighbours along their whole length rather than end to end."""
+    edges = []
+    for r in range(n_rings):
+        edges += ring_edges(range(r * size, (r + 1) * size), k=3)
+    for r in range(n_rings - 1):
+        edges += [(r * size + i, (r + 1) * size + i, cross) for i in range(size)]
+    return graph_from_edges(n_rings * size, edges)
+
+
+def test_merge_chains_leaves_rings_that_touch_along_their_length():
+    graph = parallel_rings()
+    labels = np.repeat(np.arange(6), 30)
+    assert len(np.unique(communities(graph, 1.0, 0))) == 6  # the chain rule's pieces are the rings
+    new, events = merge_chains(graph, labels)
+    np.testing.assert_array_equal(new, labels)
+    assert events == []
+
+
+def test_end_separation_tells_a_stretch_from_a_ring():
+    path = graph_from_edges(90, ring_edges(range(90), k=3, closed=False))
+    pieces = np.repeat([0, 1, 2], 30)  # the middle third touches one neighbour at each end
+    assert end_separation(path, pieces, 1, [0, 2]) > 0.9
+    rings = parallel_rings(n_rings=3)  # the middle ring touches both along its whole length
+    assert end_separation(rings, pieces, 1, [0, 2]) < 0.1
 
 
 def test_merge_chains_acts_per_component():
