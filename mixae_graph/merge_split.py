@@ -195,8 +195,8 @@ def chain_groups(graph, chain_share: float = 0.8, min_pieces: int = CHAIN_MIN_PI
     its two strongest neighbours and, when it has two, touches them at its two ends
     (:func:`end_separation` at least :data:`CHAIN_END_SEPARATION`); chain-like pieces that are
     each other's two strongest neighbours link up, end to end, and a run of ``min_pieces`` or more
-    linked pieces (a path or a cycle, by construction) is a chain. A weak bridge between two chains (spiral arms touching at the centre)
-    is nobody's strongest link, so the two stay apart.
+    linked pieces (a path or a cycle, by construction) is a chain. A weak bridge between two
+    chains (spiral arms touching at the centre) is nobody's strongest link, so the two stay apart.
     """
     graph = sp.csr_matrix(graph)
     pieces = communities(graph, CHAIN_RESOLUTION, random_state)
