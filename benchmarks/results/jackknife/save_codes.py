@@ -1,6 +1,6 @@
-"""Save the trunk codes at the moment of the first partition: python codes.py name:seed ..."""
+"""Run from the repository root. Save the trunk codes at the moment of the first partition: python codes.py name:seed ..."""
 import sys, argparse, numpy as np, torch
-sys.path.insert(0, "/work/main/benchmarks")
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))  # benchmarks/
 import quality
 from mixae_graph import connectivity
 from mixae_graph.estimator import MixAEGraph
