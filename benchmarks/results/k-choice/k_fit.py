@@ -1,6 +1,6 @@
 """Full default fits with graph.n_neighbors set: python kfit.py name:seed:k ..."""
 import sys, argparse, time, numpy as np
-sys.path.insert(0, "/work/main/benchmarks")
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))  # benchmarks/
 import quality
 from mixae_graph.estimator import MixAEGraph
 from mixae_graph.metrics import evaluate
