@@ -8,7 +8,9 @@ representation: a criterion that is right on one set and wrong on the next is no
 Criteria:
 
 - ``stability``: the library's first partition (:func:`mixae_graph.merge_split.partition`: Louvain at
-  the most reproducible resolution, then the merge rules).
+  the most reproducible resolution, split where its parts fall apart in the fine graph of each
+  point's two nearest neighbours, then the merge rules).
+- ``stability, no fine split``: the same without the fine graph's split (the ablation).
 - ``louvain r``: Louvain at the fixed resolution ``r``, then the same merge rules.
 - ``consensus t``: co-association over Louvain partitions at every resolution of
   0.25, 0.5, 1, 2 and 4 (4 seeds each); the clusters are the connected parts of the
@@ -120,7 +122,9 @@ def criteria(codes: np.ndarray, seed: int) -> dict:
     graph = point_graph(codes, random_state=seed)
     on_points = graph.to_points
     rules = dict(min_size=MIN_SIZE, chain_share=0.8, random_state=seed)
-    out = {"stability": on_points(partition(graph.graph, **rules))}
+    fine = dict(fine=graph.fine, fine_min_size=max(MIN_SIZE, graph.n_neighbors))
+    out = {"stability": on_points(partition(graph.graph, **rules, **fine)),
+           "stability, no fine split": on_points(partition(graph.graph, **rules))}
     for resolution in (0.25, 0.5, 1.0, 2.0, 4.0, 8.0):
         out[f"louvain {resolution:g}"] = on_points(partition(graph.graph, resolution=resolution, **rules))
     for share in (0.5, 0.7):

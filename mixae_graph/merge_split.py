@@ -1,10 +1,12 @@
 """The merge and split rules: pure functions from a point graph and expert labels to decisions.
 
 The first experts are the graph's Louvain communities at the resolution where they are most
-reproducible (:func:`mixae_graph.graph.stable_communities`), joined by the merge rules
+reproducible (:func:`mixae_graph.graph.stable_communities`), split where their points fall apart
+in the fine graph of each point's two nearest neighbours, and joined by the merge rules
 (:func:`partition`).
 Later rounds hand stray points back to their neighbours (:func:`reassign_fragments`), split experts
-whose points fall apart into separate components (:func:`split_experts`), and merge again.
+whose points fall apart, in the kNN graph or in the fine graph (:func:`split_experts`), and merge
+again.
 
 * Pieces below ``min_size`` points (:func:`absorb_small`) join their best-connected neighbour.
 * Chain rule (:func:`merge_chains`): where the graph, cut into small pieces, shows pieces touching
@@ -277,9 +279,11 @@ def join_pieces(graph, labels, *, min_size: int, chain_share: float, random_stat
             return labels, events
 
 
-def partition(graph, *, resolution=None, min_size=5, chain_share=0.8, random_state=0, chains=None):
-    """The graph's communities joined by the merge rules: labels ``0..k-1``, ``-1`` for points in
-    isolated specks smaller than ``min_size``.
+def partition(graph, *, resolution=None, min_size=5, chain_share=0.8, random_state=0, chains=None, fine=None,
+              fine_min_size=None):
+    """The graph's communities, split where their points fall apart in the ``fine`` graph
+    (:func:`split_experts`, parts of ``fine_min_size`` points or more) and joined by the merge
+    rules: labels ``0..k-1``, ``-1`` for points in isolated specks smaller than ``min_size``.
 
     ``resolution=None``: Louvain at the resolution of the most reproducible partition
     (:func:`~mixae_graph.graph.stable_communities`); a number: Louvain at that resolution.
@@ -288,6 +292,7 @@ def partition(graph, *, resolution=None, min_size=5, chain_share=0.8, random_sta
         pieces, _, _ = stable_communities(graph, random_state=random_state)
     else:
         pieces = communities(graph, resolution, random_state)
+    pieces, _ = split_experts(graph, pieces, min_size=min_size, fine=fine, fine_min_size=fine_min_size)
     labels, _ = join_pieces(graph, pieces, min_size=min_size, chain_share=chain_share,
                             random_state=random_state, chains=chains)
     labels = np.unique(labels, return_inverse=True)[1]
@@ -301,10 +306,18 @@ def partition(graph, *, resolution=None, min_size=5, chain_share=0.8, random_sta
     return relabel[labels]
 
 
-def split_experts(graph, labels, *, min_size: int = 10) -> tuple[np.ndarray, list[dict]]:
-    """Split every expert whose points fall apart into separate connected parts of the graph, each
-    of ``min_size`` points or more that holds together (:func:`_holds_together`; other
-    fragments stay with the largest part).
+def split_experts(graph, labels, *, min_size: int = 10, fine=None,
+                  fine_min_size: int | None = None) -> tuple[np.ndarray, list[dict]]:
+    """Split every expert whose points fall apart: into separate connected parts of the kNN
+    ``graph``, each of ``min_size`` points or more that holds together (:func:`_holds_together`),
+    or else, given the ``fine`` graph (the sparsest kNN graph whose parts could each be a
+    cluster, :func:`~mixae_graph.graph.fine_graph`), into separate parts of that graph, each of
+    ``fine_min_size`` points or more (one point's neighbourhood in ``graph``) that holds together
+    in ``graph``. Other fragments stay with the largest part.
+
+    The fine graph keeps a cluster of any dimension in one piece, while objects seen from every
+    angle, whose rings touch along their length in the kNN graph, come apart into one ring each;
+    a thin manifold it cuts into pieces joins again by the chain rule (:func:`merge_chains`).
 
     Only disconnection splits: a cut inside one connected expert is left to the first partition,
     since borders drawn by routing are ragged and would be cut again and again (measured on digits:
@@ -312,21 +325,31 @@ def split_experts(graph, labels, *, min_size: int = 10) -> tuple[np.ndarray, lis
     The largest part keeps the expert's id, the others take fresh ids above the current largest.
     """
     graph, labels, events = sp.csr_matrix(graph), np.asarray(labels).copy(), []
+    fine = None if fine is None else sp.csr_matrix(fine)
     next_id = int(labels.max()) + 1
     for expert in np.unique(labels):
         members = np.flatnonzero(labels == expert)
-        _, part = connected_components(graph[members][:, members], directed=False)
-        sizes = np.bincount(part)
-        nodes = np.full(graph.shape[0], -1)
-        nodes[members] = part
-        big = np.flatnonzero((sizes >= min_size) & _holds_together(graph, nodes))
+        part, big, rule = *_parts(graph, graph, members, min_size), "components"
+        if len(big) < 2 and fine is not None:
+            part, big, rule = *_parts(graph, fine, members, fine_min_size or min_size), "fine components"
         if len(big) < 2:
             continue
-        big = big[np.argsort(-sizes[big], kind="stable")]
         children = [int(expert)] + list(range(next_id, next_id + len(big) - 1))
         next_id += len(big) - 1
         for piece, child in zip(big[1:], children[1:]):
             labels[members[part == piece]] = child
         events.append({"kind": "split", "parent": int(expert), "children": children,
-                       "sizes": [int(np.sum(labels == c)) for c in children], "rule": "components"})
+                       "sizes": [int(np.sum(labels == c)) for c in children], "rule": rule})
     return labels, events
+
+
+def _parts(graph: sp.csr_matrix, parts_graph: sp.csr_matrix, members: np.ndarray, min_size: int):
+    """The connected parts of ``members`` in ``parts_graph`` (``graph`` or the fine graph over the
+    same nodes): each member's part, and the parts of ``min_size`` points or more that hold
+    together in ``graph``, largest first."""
+    _, part = connected_components(parts_graph[members][:, members], directed=False)
+    sizes = np.bincount(part)
+    nodes = np.full(graph.shape[0], -1)
+    nodes[members] = part
+    big = np.flatnonzero((sizes >= min_size) & _holds_together(graph, nodes))
+    return part, big[np.argsort(-sizes[big], kind="stable")]

@@ -91,7 +91,7 @@ def first_experts(state: FitState, graph: PointGraph, slots: Slots, *, rules: di
     """The graph's own parts (:func:`~mixae_graph.merge_split.partition`) become the first experts,
     children of the one seed expert; told ``n_clusters``, bisected up to that many
     (:func:`honour_n_clusters`). Parts beyond the bank's capacity go to the experts (-1)."""
-    parts = _largest(partition(graph.graph, **rules, chains=chains), slots.capacity)
+    parts = _largest(partition(graph.graph, **rules, chains=chains, **_fine(graph, rules)), slots.capacity)
     seed = slots.active[0]
     children = [seed] + [slots.add(seed) for _ in range(parts.max())]
     labels = np.where(parts >= 0, np.asarray(children)[np.maximum(parts, 0)], -1)
@@ -122,7 +122,12 @@ def merge_split_round(state: FitState, slots: Slots, *, rules: dict, chains: np.
     state, graph = _next(state), state.graph.graph
     labels = reassign_fragments(graph, state.labels[state.graph.landmarks], rules["min_size"])
     _drop_empty(labels, slots)
-    split_labels, splits = split_experts(graph, labels, min_size=rules["min_size"])
+    split_labels, splits = split_experts(graph, labels, min_size=rules["min_size"], **_fine(state.graph, rules))
+    # A split whose parts the merge rules join again at once (a thin manifold's pieces in the fine
+    # graph) is none: it would only churn the experts every round.
+    joined, _ = join_pieces(graph, split_labels, min_size=rules["min_size"], chain_share=rules["chain_share"],
+                            chains=chains)
+    splits = [e for e in splits if len(np.unique(joined[np.isin(split_labels, e["children"])])) > 1]
     done = []
     for event in splits:
         if len(event["children"]) - 1 > slots.free:  # no room: the expert stays whole for now
@@ -182,6 +187,12 @@ def honour_n_clusters(state: FitState, graph, labels: np.ndarray, slots: Slots, 
         state.history.record_split(parent, [parent, child], epoch, rule="n_clusters",
                                    sizes=[int(np.sum(labels == parent)), int(np.sum(labels == child))])
     return labels
+
+
+def _fine(graph: PointGraph, rules: dict) -> dict:
+    """The fine graph for :func:`~mixae_graph.merge_split.split_experts`, whose parts must each
+    be one point's neighbourhood in the kNN graph big (and ``min_size``)."""
+    return dict(fine=graph.fine, fine_min_size=max(rules["min_size"], graph.n_neighbors))
 
 
 def _drop_empty(labels: np.ndarray, slots: Slots) -> None:

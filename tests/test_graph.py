@@ -133,3 +133,27 @@ def test_embed_lays_copies_on_their_original():
     np.testing.assert_array_equal(layout[60:80], layout[:20])
     np.testing.assert_array_equal(layout[80:], layout[:20])
     np.testing.assert_array_equal(layout[:60], embed(codes, 2, 10, random_state=0))  # as without copies
+
+
+@pytest.mark.parametrize("max_points", [None, 60])
+def test_point_graph_carries_the_sparsest_knn_graph_without_specks(max_points):
+    from scipy.sparse.csgraph import connected_components
+
+    from mixae_graph.graph import PointGraph, point_graph
+
+    def smallest_part(graph):
+        return np.bincount(connected_components(graph, directed=False)[1]).min()
+
+    codes, _ = make_blobs(n_samples=100, centers=3, n_features=4, random_state=0)
+    codes = np.concatenate([codes, codes[:5]])  # copies follow their originals
+    graph = point_graph(codes, n_neighbors=6, max_points=max_points)
+    m = len(graph.landmarks)
+    assert graph.n_neighbors == 6 and graph.fine.shape == graph.graph.shape == (m, m)
+    knn = {k: latent_graph(codes[graph.landmarks], k) > 0 for k in range(3, 6)}
+    chosen = [k for k, edges in knn.items() if ((graph.fine > 0) != edges).nnz == 0]
+    assert len(chosen) == 1  # the kNN graph at one k, unweighted
+    assert smallest_part(graph.fine) >= 6
+    assert all(smallest_part(knn[k]) < 6 for k in range(3, chosen[0]))  # and the sparsest such
+    again = PointGraph.from_state_dict(graph.state_dict())
+    assert again.n_neighbors == 6
+    assert (again.fine != graph.fine).nnz == 0 and (again.graph != graph.graph).nnz == 0

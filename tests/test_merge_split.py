@@ -370,3 +370,44 @@ def test_a_few_groups_joined_by_one_weak_edge_stay_apart(n_groups):
 def test_is_chain_tells_a_ring_from_blobs():
     assert is_chain(graph_from_edges(300, ring_edges(range(300))))
     assert not is_chain(graph_from_edges(180, blobs_edges(6, 30)))
+
+
+# --------------------------------------------------------------------------- split_experts, fine graph
+
+
+def stacked_ring_codes(n=72, gap=0.15):
+    """Two rings of ``n`` points, one above the other: each point's two nearest neighbours lie on
+    its own ring, its ``log2(2 n)`` nearest reach the other ring."""
+    angle = np.arange(n) * 2 * np.pi / n
+    ring = np.c_[np.cos(angle), np.sin(angle)]
+    codes = np.concatenate([np.c_[ring, np.zeros(n)], np.c_[ring, np.full(n, gap)]])
+    return codes + np.random.default_rng(0).normal(scale=0.002, size=codes.shape)
+
+
+def test_an_expert_of_two_rings_splits_along_the_fine_graph():
+    from scipy.sparse.csgraph import connected_components
+
+    graph = graph_module.point_graph(stacked_ring_codes())
+    assert connected_components(graph.graph)[0] == 1  # the kNN graph joins the rings
+    labels = np.zeros(144, dtype=int)
+    same, none = split_experts(graph.graph, labels, min_size=5)
+    np.testing.assert_array_equal(same, labels)
+    assert none == []
+    new, events = split_experts(graph.graph, labels, min_size=5, fine=graph.fine, fine_min_size=graph.n_neighbors)
+    assert same_partition(new, np.repeat([0, 1], 72))
+    assert [(e["rule"], e["sizes"]) for e in events] == [("fine components", [72, 72])]
+
+
+def test_fine_parts_smaller_than_a_neighbourhood_stay():
+    # Cliques of 25 and 6 joined by three edges in the kNN graph, apart in the fine graph: the
+    # 6-point part holds together, but is smaller than fine_min_size.
+    fine_edges = clique_edges(range(25)) + clique_edges(range(25, 31))
+    graph = graph_from_edges(31, fine_edges + [(0, 25, 1.0), (1, 26, 1.0), (2, 27, 1.0)])
+    fine = graph_from_edges(31, fine_edges)
+    labels = np.zeros(31, dtype=int)
+    kept, events = split_experts(graph, labels, min_size=5, fine=fine, fine_min_size=10)
+    np.testing.assert_array_equal(kept, labels)
+    assert events == []
+    split, events = split_experts(graph, labels, min_size=5, fine=fine, fine_min_size=6)
+    assert same_partition(split, np.repeat([0, 1], [25, 6]))
+    assert events[0]["rule"] == "fine components"

@@ -115,3 +115,25 @@ def test_finish_records_the_tree_and_cuts_it_at_n_clusters():
     assert assign.clusters[0] == assign.clusters[1] != assign.clusters[2]
     with pytest.raises(RuntimeError, match="n_clusters=4"):
         finish(state, routed, Slots(active=[0, 1, 2], capacity=4), codes, n_clusters=4)
+
+
+@pytest.mark.parametrize("on_one_chain", [False, True])
+def test_a_round_splits_along_the_fine_graph_unless_the_merge_rules_join_the_parts_again(on_one_chain):
+    # One expert over two cliques of 12 that three edges join in the kNN graph and nothing joins
+    # in the fine graph; on one chain, the chain rule would merge the parts straight back.
+    fine_edges = clique_edges(range(12)) + clique_edges(range(12, 24))
+    graph = graph_from_edges(24, fine_edges + [(0, 12, 1.0), (1, 13, 1.0), (2, 14, 1.0)])
+    points = np.arange(24)
+    state = FitState(graph=PointGraph(graph, points, points, n_neighbors=6, fine=graph_from_edges(24, fine_edges)),
+                     labels=np.zeros(24, dtype=int))
+    slots = Slots(active=[0], capacity=4)
+    chains = np.zeros(24, dtype=int) if on_one_chain else np.full(24, -1)
+    after, splits, merges = merge_split_round(state, slots, rules=RULES, chains=chains, epoch=4)
+    assert merges == []
+    if on_one_chain:
+        assert splits == [] and slots.edits == []
+        np.testing.assert_array_equal(after.labels, 0)
+    else:
+        assert [(e["rule"], e["children"]) for e in splits] == [("fine components", [0, 1])]
+        assert slots.edits == [AddExpert(0, 1)]
+        np.testing.assert_array_equal(after.labels, np.repeat([0, 1], 12))
