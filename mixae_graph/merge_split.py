@@ -2,7 +2,8 @@
 
 The first experts are the graph's Louvain communities at the resolution where they are most
 reproducible (:func:`mixae_graph.graph.stable_communities`), split where their points fall apart
-in the fine graph of each point's two nearest neighbours, and joined by the merge rules
+in the fine graph (each point's two nearest neighbours and up, no part smaller than a
+neighbourhood: :func:`~mixae_graph.graph.fine_graph`), and joined by the merge rules
 (:func:`partition`).
 Later rounds hand stray points back to their neighbours (:func:`reassign_fragments`), split experts
 whose points fall apart, in the kNN graph or in the fine graph (:func:`split_experts`), and merge
