@@ -71,6 +71,12 @@ class ConnectivityCallback(L.Callback):
             steps.append(self._finish)
         return steps
 
+    @staticmethod
+    def _round_ahead(trainer, module) -> bool:
+        """Whether a merge/split round is still due at the end of this epoch or a later one."""
+        done, trunk, every = trainer.current_epoch + 1, module.hparams.trunk.epochs, module.hparams.graph.merge_every
+        return done + (trunk - done) % every < trainer.max_epochs
+
     # ------------------------------------------------------------------ steps (each: changed?)
     def _graph(self, module, codes) -> PointGraph:
         started = time.perf_counter()
@@ -104,7 +110,9 @@ class ConnectivityCallback(L.Callback):
         landmarks = state.graph.landmarks
         routed = expectation(module, trainer.datamodule.X[landmarks], state.graph.graph, state.labels[landmarks])
         slots = Slots.of(module.bank)
-        module.state = steps.expectation_step(state, routed, slots, n_clusters=module.hparams.n_clusters,
+        n_clusters = None if self._round_ahead(trainer, module) else module.hparams.n_clusters
+        module.state = steps.expectation_step(state, routed, slots, n_clusters=n_clusters,
+                                              min_size=module.hparams.min_cluster_size,
                                               epoch=trainer.current_epoch + 1)
         apply_edits(module, slots.edits)
         return bool(slots.edits)
@@ -115,7 +123,7 @@ class ConnectivityCallback(L.Callback):
         slots = Slots.of(module.bank)
         module.state, splits, merges = steps.merge_split_round(
             module.state, slots, rules=_rules(module), chains=self.chains(module, module.state.graph.graph),
-            epoch=epoch)
+            epoch=epoch, n_clusters=module.hparams.n_clusters)
         apply_edits(module, slots.edits)
         done = [f"split E{e['parent']} -> {', '.join(f'E{c}' for c in e['children'])}" for e in splits]
         done += [f"merged {' + '.join(f'E{x}' for x in e['experts'])} -> E{e['into']} ({e['rule']})"

@@ -88,10 +88,11 @@ class MixAEGraphModule(L.LightningModule):
     graph : Graph or dict, default=Graph()
         The latent graph's settings (:class:`mixae_graph.settings.Graph`).
     n_clusters : int or None, default=None
-        Exactly this many clusters: the graph's first parts are bisected up to this many when
-        there are fewer (:func:`mixae_graph.merge_split.bisect_expert`), the merge rules stop at no
-        fewer, the E-step bisects the largest experts whenever fewer are left
-        (:func:`mixae_graph.steps.honour_n_clusters`), the final mixing weights give every
+        Exactly this many clusters. Whenever fewer experts are left (after the first partition,
+        after each merge/split round, and after each E-step once no round is ahead), experts
+        split until there are this many (:func:`mixae_graph.steps.honour_n_clusters`): first
+        those whose points fall apart in the graph, then the largest at its best sweep cut
+        (:func:`mixae_graph.merge_split.bisect_expert`). The final mixing weights give every
         expert points (:func:`mixae_graph.routing.least_shares`: experts that reconstruct each
         other's points alike would otherwise leave one empty), and the final cluster tree is cut
         at this many clusters. None lets the graph decide.

@@ -91,7 +91,8 @@ def first_experts(state: FitState, graph: PointGraph, slots: Slots, *, rules: di
     """The graph's own parts (:func:`~mixae_graph.merge_split.partition`) become the first experts,
     children of the one seed expert; told ``n_clusters``, bisected up to that many
     (:func:`honour_n_clusters`). Parts beyond the bank's capacity go to the experts (-1)."""
-    parts = _largest(partition(graph.graph, **rules, chains=chains, **_fine(graph, rules)), slots.capacity)
+    parts = partition(graph.graph, **rules, chains=chains, **_fine(graph, rules["min_size"]))
+    parts = _largest(parts, slots.capacity)
     seed = slots.active[0]
     children = [seed] + [slots.add(seed) for _ in range(parts.max())]
     labels = np.where(parts >= 0, np.asarray(children)[np.maximum(parts, 0)], -1)
@@ -99,30 +100,34 @@ def first_experts(state: FitState, graph: PointGraph, slots: Slots, *, rules: di
     if len(children) > 1:
         state.history.record_split(seed, children, epoch, sizes=np.bincount(parts[parts >= 0]).tolist(),
                                    rule="partition")
-    labels = honour_n_clusters(state, graph.graph, labels, slots, n_clusters, epoch)
+    labels = honour_n_clusters(state, labels, slots, n_clusters, epoch, min_size=rules["min_size"])
     point_labels = graph.to_points(labels)
     return dataclasses.replace(state, labels=point_labels, initial_slots=point_labels.copy())
 
 
 def expectation_step(state: FitState, routed: np.ndarray, slots: Slots, *, n_clusters: int | None,
-                     epoch: int) -> FitState:
+                     min_size: int, epoch: int) -> FitState:
     """The E-step's labels of the landmarks (``routed``) become the experts' points: experts left
-    without a point vanish; told ``n_clusters``, the largest are bisected until there are that many."""
+    without a point vanish; told ``n_clusters``, experts split until there are that many
+    (:func:`honour_n_clusters`). The callback passes ``n_clusters`` only once no merge/split
+    round is ahead: before that, a round restores the count, as it would without ``n_clusters``."""
     state = _next(state)
     _drop_empty(routed, slots)
-    routed = honour_n_clusters(state, state.graph.graph, routed, slots, n_clusters, epoch)
+    routed = honour_n_clusters(state, routed, slots, n_clusters, epoch, min_size=min_size)
     return dataclasses.replace(state, labels=state.graph.to_points(routed))
 
 
-def merge_split_round(state: FitState, slots: Slots, *, rules: dict, chains: np.ndarray,
-                      epoch: int) -> tuple[FitState, list[dict], list[dict]]:
+def merge_split_round(state: FitState, slots: Slots, *, rules: dict, chains: np.ndarray, epoch: int,
+                      n_clusters: int | None = None) -> tuple[FitState, list[dict], list[dict]]:
     """Stray points back to their neighbours, then splits of experts that fall apart, then the merge
-    rules (which may join a split's parts again, never the other way round). Returns the new state,
+    rules (which may join a split's parts again, never the other way round); told ``n_clusters``,
+    experts split until there are that many (:func:`honour_n_clusters`). Returns the new state,
     the splits (children as slots) and the merges."""
     state, graph = _next(state), state.graph.graph
     labels = reassign_fragments(graph, state.labels[state.graph.landmarks], rules["min_size"])
     _drop_empty(labels, slots)
-    split_labels, splits = split_experts(graph, labels, min_size=rules["min_size"], **_fine(state.graph, rules))
+    split_labels, splits = split_experts(graph, labels, min_size=rules["min_size"],
+                                         **_fine(state.graph, rules["min_size"]))
     # A split whose parts the merge rules join again at once (a thin manifold's pieces in the fine
     # graph) is none: it would only churn the experts every round.
     joined, _ = join_pieces(graph, split_labels, min_size=rules["min_size"], chain_share=rules["chain_share"],
@@ -146,6 +151,9 @@ def merge_split_round(state: FitState, slots: Slots, *, rules: dict, chains: np.
             if slot != event["into"]:
                 slots.remove(slot)
         state.history.record_merge(event["experts"], event["into"], epoch, sizes=event["sizes"], rule=event["rule"])
+    recorded = len(state.history.events)
+    labels = honour_n_clusters(state, labels, slots, n_clusters, epoch, min_size=rules["min_size"])
+    done += state.history.events[recorded:]
     return dataclasses.replace(state, labels=state.graph.to_points(labels)), done, merges
 
 
@@ -175,11 +183,25 @@ def finish(state: FitState, routed: np.ndarray, slots: Slots, codes: np.ndarray,
     return state
 
 
-def honour_n_clusters(state: FitState, graph, labels: np.ndarray, slots: Slots, n_clusters: int | None,
-                      epoch: int) -> np.ndarray:
-    """Told ``n_clusters=K``, bisect the expert with the most points (:func:`bisect_expert`) until
-    there are ``K`` experts, recording each split in ``state``'s history (in place)."""
-    while n_clusters is not None and len(slots.active) < n_clusters:
+def honour_n_clusters(state: FitState, labels: np.ndarray, slots: Slots, n_clusters: int | None,
+                      epoch: int, *, min_size: int) -> np.ndarray:
+    """Told ``n_clusters=K``, add experts until there are ``K``: first the experts whose points
+    fall apart (:func:`~mixae_graph.merge_split.split_experts` on ``state``'s graph, the rounds'
+    own rule), largest first; then, while still short, bisect the expert with the most points
+    (:func:`bisect_expert`). Each split is recorded in ``state``'s history (in place)."""
+    if n_clusters is None or len(slots.active) >= n_clusters:
+        return labels
+    graph = state.graph.graph
+    split_labels, events = split_experts(graph, labels, min_size=min_size, **_fine(state.graph, min_size))
+    labels = labels.copy()
+    for event in sorted(events, key=lambda e: -sum(e["sizes"])):
+        if event["parent"] < 0 or len(slots.active) >= n_clusters or len(event["children"]) - 1 > slots.free:
+            continue
+        children = [event["parent"]] + [slots.add(event["parent"]) for _ in event["children"][1:]]
+        for child, slot in zip(event["children"][1:], children[1:]):
+            labels[split_labels == child] = slot
+        state.history.record_split(event["parent"], children, epoch, sizes=event["sizes"], rule="n_clusters")
+    while len(slots.active) < n_clusters:
         owners, sizes = np.unique(labels[labels >= 0], return_counts=True)
         parent = int(owners[np.argmax(sizes)])
         child = slots.add(parent)
@@ -189,10 +211,10 @@ def honour_n_clusters(state: FitState, graph, labels: np.ndarray, slots: Slots, 
     return labels
 
 
-def _fine(graph: PointGraph, rules: dict) -> dict:
+def _fine(graph: PointGraph, min_size: int) -> dict:
     """The fine graph for :func:`~mixae_graph.merge_split.split_experts`, whose parts must each
     be one point's neighbourhood in the kNN graph big (and ``min_size``)."""
-    return dict(fine=graph.fine, fine_min_size=max(rules["min_size"], graph.n_neighbors))
+    return dict(fine=graph.fine, fine_min_size=max(min_size, graph.n_neighbors))
 
 
 def _drop_empty(labels: np.ndarray, slots: Slots) -> None:

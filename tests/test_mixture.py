@@ -7,11 +7,8 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from graph_builders import clique_edges, graph_from_edges
 from mixae_graph.connectivity import expectation
 from mixae_graph.module import MIN_NOISE_VAR, MixAEGraphModule
-from mixae_graph.state import FitState
-from mixae_graph.steps import AddExpert, Slots, honour_n_clusters
 
 
 def two_expert_module():
@@ -61,21 +58,6 @@ def test_expectation_lets_the_graph_outvote_a_hesitant_router():
     graph = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=float))
     labels = expectation(module, X, graph, np.array([0, 1, 0]))
     assert labels.tolist() == [0, 0, 0]
-
-
-def test_honour_n_clusters_bisects_the_largest_expert_at_its_bridge():
-    # One expert over two 10-cliques joined by one edge, another over a 4-clique; told 3 clusters.
-    edges = clique_edges(range(10)) + clique_edges(range(10, 20)) + [(9, 10, 1.0)] + clique_edges(range(20, 24))
-    graph = graph_from_edges(24, edges)
-    state, slots = FitState(), Slots(active=[0, 2], capacity=4)
-    labels = honour_n_clusters(state, graph, np.array([0] * 20 + [2] * 4), slots, n_clusters=3, epoch=7)
-    assert slots.edits == [AddExpert(parent=0, slot=1)]  # the lowest free slot, as the bank will place it
-    assert slots.active == [0, 1, 2]
-    assert set(labels[:10].tolist()) == {0} and set(labels[10:20].tolist()) == {1} or \
-        set(labels[:10].tolist()) == {1} and set(labels[10:20].tolist()) == {0}
-    assert set(labels[20:].tolist()) == {2}
-    event = state.history.events[-1]
-    assert event["rule"] == "n_clusters" and event["parent"] == 0 and event["epoch"] == 7
 
 
 def test_scaling_is_computed_on_the_cpu_and_copied_to_the_modules_device():

@@ -1,14 +1,18 @@
 """The graph steps as functions (state in, new state and bank edits out), on hand-made graphs."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+from sklearn.metrics import adjusted_rand_score
 
 from graph_builders import clique_edges, graph_from_edges
+from mixae_graph.connectivity import ConnectivityCallback
 from mixae_graph.graph import PointGraph
 from mixae_graph.merge_split import chain_groups
 from mixae_graph.state import FitState
 from mixae_graph.steps import (AddExpert, AssignClusters, RemoveExpert, Slots, expectation_step, finish,
-                               first_experts, merge_split_round)
+                               first_experts, honour_n_clusters, merge_split_round)
 
 RULES = dict(resolution=None, chain_share=0.8, min_size=5, random_state=0)
 
@@ -93,9 +97,59 @@ def test_expectation_step_drops_an_expert_the_router_left_empty():
     state = state_on(graph, np.array([0] * 12 + [1] * 12 + [2] * 12))
     routed = np.array([0] * 24 + [2] * 12)
     slots = Slots(active=[0, 1, 2], capacity=4)
-    new = expectation_step(state, routed, slots, n_clusters=None, epoch=5)
+    new = expectation_step(state, routed, slots, n_clusters=None, min_size=5, epoch=5)
     assert slots.edits == [RemoveExpert(1)]
     np.testing.assert_array_equal(new.labels, routed)
+
+
+def test_honour_n_clusters_bisects_the_largest_expert_at_its_bridge():
+    # One expert over two 10-cliques joined by one edge, another over a 4-clique; told 3 clusters.
+    edges = clique_edges(range(10)) + clique_edges(range(10, 20)) + [(9, 10, 1.0)] + clique_edges(range(20, 24))
+    graph = graph_from_edges(24, edges)
+    state, slots = state_on(graph, np.array([0] * 20 + [2] * 4)), Slots(active=[0, 2], capacity=4)
+    labels = honour_n_clusters(state, state.labels, slots, n_clusters=3, epoch=7, min_size=5)
+    assert slots.edits == [AddExpert(parent=0, slot=1)]  # the lowest free slot, as the bank will place it
+    assert slots.active == [0, 1, 2]
+    assert set(labels[:10].tolist()) == {0} and set(labels[10:20].tolist()) == {1} or \
+        set(labels[:10].tolist()) == {1} and set(labels[10:20].tolist()) == {0}
+    assert set(labels[20:].tolist()) == {2}
+    event = state.history.events[-1]
+    assert event["rule"] == "n_clusters" and event["parent"] == 0 and event["epoch"] == 7
+
+
+def test_honour_n_clusters_splits_an_expert_that_falls_apart_before_bisecting_the_largest():
+    # Expert 0: one 30-clique (the largest). Expert 1: two 10-cliques with no edge between them,
+    # as when routing gives one expert a second object. Told 3, expert 1 comes apart; 0 stays whole.
+    edges = clique_edges(range(30)) + clique_edges(range(30, 40)) + clique_edges(range(40, 50))
+    graph = graph_from_edges(50, edges)
+    state, slots = state_on(graph, np.array([0] * 30 + [1] * 20)), Slots(active=[0, 1], capacity=4)
+    labels = honour_n_clusters(state, state.labels, slots, n_clusters=3, epoch=2, min_size=5)
+    assert slots.edits == [AddExpert(parent=1, slot=2)]
+    assert set(labels[:30].tolist()) == {0}
+    assert {frozenset(labels[30:40].tolist()), frozenset(labels[40:].tolist())} == {frozenset({1}), frozenset({2})}
+    assert state.history.events[-1]["sizes"] == [10, 10]
+
+
+def test_a_round_told_n_clusters_restores_the_count_after_its_merges():
+    # Cliques 0-11 and 12-23 (one weak edge between them) are one expert; told 3 clusters, the
+    # round bisects it at the bridge; untold, it stays.
+    graph = three_cliques()
+    labels = np.array([0] * 24 + [2] * 12)
+    for n_clusters, expected in [(None, labels), (3, np.array([0] * 12 + [1] * 12 + [2] * 12))]:
+        slots = Slots(active=[0, 2], capacity=4)
+        state, splits, merges = merge_split_round(state_on(graph, labels), slots, rules=RULES,
+                                                  chains=chain_groups(graph), epoch=6, n_clusters=n_clusters)
+        assert merges == []
+        assert [e["rule"] for e in splits] == ([] if n_clusters is None else ["n_clusters"])
+        assert adjusted_rand_score(expected, state.labels) == 1.0 and len(slots.active) == len(set(expected))
+
+
+def test_the_e_step_leaves_n_clusters_to_the_rounds_while_one_is_ahead():
+    module = SimpleNamespace(hparams=SimpleNamespace(trunk=SimpleNamespace(epochs=10),
+                                                     graph=SimpleNamespace(merge_every=4)))
+    ahead = [ConnectivityCallback._round_ahead(SimpleNamespace(current_epoch=e - 1, max_epochs=20), module)
+             for e in range(11, 21)]  # rounds at the ends of epochs 14 and 18
+    assert ahead == [True] * 8 + [False] * 2
 
 
 def test_finish_records_the_tree_and_cuts_it_at_n_clusters():
