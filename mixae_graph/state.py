@@ -43,9 +43,6 @@ class FitState:
         Graph weight between (and, on the diagonal, within) the experts at the end.
     tree_distances : dict
         Smallest latent distance between the points of two experts at the end (single linkage).
-    tree_groups : dict
-        The fine graph's part holding most of each expert's points at the end (slot -> part);
-        experts of one part join first in the tree.
     """
 
     graph: PointGraph | None = None
@@ -56,7 +53,6 @@ class FitState:
     tree_sizes: dict[int, int] = field(default_factory=dict)
     tree_weights: dict[tuple[int, int], float] = field(default_factory=dict)
     tree_distances: dict[tuple[int, int], float] = field(default_factory=dict)
-    tree_groups: dict[int, int] = field(default_factory=dict)
     _full: sp.csr_matrix | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -71,8 +67,7 @@ class FitState:
     @property
     def cluster_tree(self):
         """The cluster tree (a networkx DiGraph) over the final experts and the history."""
-        return build_cluster_tree(self.tree_sizes, self.tree_weights, self.history.events, self.tree_distances,
-                                  self.tree_groups or None)
+        return build_cluster_tree(self.tree_sizes, self.tree_weights, self.history.events, self.tree_distances)
 
     def set_graph(self, graph: PointGraph | None) -> None:
         self.graph, self._full = graph, None
@@ -84,7 +79,6 @@ class FitState:
             "tree_sizes": {int(k): int(v) for k, v in self.tree_sizes.items()},
             "tree_weights": [[int(a), int(b), float(w)] for (a, b), w in self.tree_weights.items()],
             "tree_distances": [[int(a), int(b), float(d)] for (a, b), d in self.tree_distances.items()],
-            "tree_groups": {int(k): int(v) for k, v in self.tree_groups.items()},
         }
         if self.graph is not None:
             state["graph"] = self.graph.state_dict()
@@ -103,7 +97,6 @@ class FitState:
             tree_sizes={int(k): int(v) for k, v in state["tree_sizes"].items()},
             tree_weights={(int(a), int(b)): float(w) for a, b, w in state["tree_weights"]},
             tree_distances={(int(a), int(b)): float(d) for a, b, d in state.get("tree_distances", [])},
-            tree_groups={int(k): int(v) for k, v in state.get("tree_groups", {}).items()},
         )
         if "graph" in state:
             out.set_graph(PointGraph.from_state_dict(state["graph"]))

@@ -21,7 +21,6 @@ import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.sparse.csgraph import connected_components
 
 from .graph import PointGraph, expert_distances, expert_weights
 from .merge_split import bisect_expert, join_pieces, partition, reassign_fragments, split_experts
@@ -173,8 +172,7 @@ def finish(state: FitState, routed: np.ndarray, slots: Slots, codes: np.ndarray,
                       (int(ids[i]), int(ids[j])): float(weights[i, j])
                       for i in range(len(ids)) for j in range(i, len(ids)) if weights[i, j] > 0},
                   tree_distances={(int(apart_ids[i]), int(apart_ids[j])): float(apart[i, j])
-                                  for i in range(len(apart_ids)) for j in range(i + 1, len(apart_ids))},
-                  tree_groups=_fine_parts(state.graph, routed[state.graph.landmarks]))
+                                  for i in range(len(apart_ids)) for j in range(i + 1, len(apart_ids))})
     clusters = {slot: column for column, slot in enumerate(slots.active)}
     if n_clusters is not None:
         if n_clusters > len(slots.active):  # honour_n_clusters and the final mixing weights rule this out
@@ -217,15 +215,6 @@ def _fine(graph: PointGraph, min_size: int) -> dict:
     """The fine graph for :func:`~mixae_graph.merge_split.split_experts`, whose parts must each
     be one point's neighbourhood in the kNN graph big (and ``min_size``)."""
     return dict(fine=graph.fine, fine_min_size=max(min_size, graph.n_neighbors))
-
-
-def _fine_parts(graph: PointGraph, labels: np.ndarray) -> dict[int, int]:
-    """The part of ``graph``'s fine graph holding most of each expert's nodes (slot -> part);
-    empty without a fine graph."""
-    if graph.fine is None:
-        return {}
-    _, part = connected_components(graph.fine, directed=False)
-    return {int(slot): int(np.bincount(part[labels == slot]).argmax()) for slot in np.unique(labels[labels >= 0])}
 
 
 def _drop_empty(labels: np.ndarray, slots: Slots) -> None:

@@ -123,15 +123,10 @@ class TreeRecorder:
         self.events = events
 
 
-def build_cluster_tree(sizes, weights, history=(), distances=None, groups=None):
+def build_cluster_tree(sizes, weights, history=(), distances=None):
     """Join the experts bottom-up by their connectivity, up to one root.
 
-    Experts in one ``group`` (one connected part of the fine graph, the finest scale at which
-    the graph is read, :func:`~mixae_graph.graph.fine_graph`) join each other before any join
-    across groups, as an expert that falls apart there is split: two halves of one object seen
-    from every angle are one ring, while rings of different objects touch along their length in
-    the kNN graph and would win the modularity. Within that order, at each step the two current
-    clusters ``A``, ``B`` whose join gains the most modularity are
+    At each step the two current clusters ``A``, ``B`` whose join gains the most modularity are
     joined: ``gain = 2 (W(A, B) / 2m - vol(A) vol(B) / (2m)^2)``, the kNN weight between them
     against what their volumes would share at random (Clauset, Newman & Moore 2004; the
     Louvain pieces the experts start from optimise the same quantity). ``W`` is the total kNN
@@ -159,9 +154,6 @@ def build_cluster_tree(sizes, weights, history=(), distances=None, groups=None):
     distances : dict of (int, int) to float, default=None
         Smallest distance between the points of two experts (:func:`mixae_graph.graph.expert_distances`),
         keyed by a pair of slots in either order; it orders the joins of unconnected clusters.
-    groups : dict of int to int, default=None
-        The fine part of each expert, keyed by slot (experts left out are each a group of their
-        own). None: one group.
 
     Returns
     -------
@@ -214,16 +206,12 @@ def build_cluster_tree(sizes, weights, history=(), distances=None, groups=None):
         if a != b and a in node_of and b in node_of:
             apart[frozenset((node_of[a], node_of[b]))] = float(d)
 
-    # node -> its group (None: a group of its own)
-    group = {node: 0 if groups is None else groups.get(slot) for slot, node in node_of.items()}
-
-    def join_order(pair):  # smallest first: one group, connected, largest gain (else nearest), smaller union, ids
+    def join_order(pair):  # smallest first: connected, largest gain (else nearest), smaller union, slot ids
         a, b = pair
         firsts = sorted((tree.nodes[a]["leaves"][0], tree.nodes[b]["leaves"][0]))
-        across = group[a] is None or group[a] != group[b]
         unconnected = link.get(frozenset(pair), 0.0) <= 0
         closeness = apart.get(frozenset(pair), np.inf) if unconnected and apart else -gain(a, b)
-        return across, unconnected, closeness, tree.nodes[a]["size"] + tree.nodes[b]["size"], firsts
+        return unconnected, closeness, tree.nodes[a]["size"] + tree.nodes[b]["size"], firsts
 
     active = list(node_of.values())
     for height in range(1, len(slots)):
@@ -239,7 +227,6 @@ def build_cluster_tree(sizes, weights, history=(), distances=None, groups=None):
         )
         tree.add_edges_from([(new, a), (new, b)])
         active = [c for c in active if c not in (a, b)]
-        group[new] = group[a] if group[a] == group[b] else None
         volume[new] = volume.pop(a) + volume.pop(b)
         for c in active:  # W(A u B, C) = W(A, C) + W(B, C)
             w = link.pop(frozenset((a, c)), 0.0) + link.pop(frozenset((b, c)), 0.0)

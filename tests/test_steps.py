@@ -171,22 +171,6 @@ def test_finish_records_the_tree_and_cuts_it_at_n_clusters():
         finish(state, routed, Slots(active=[0, 1, 2], capacity=4), codes, n_clusters=4)
 
 
-def test_finish_records_each_experts_fine_part_and_the_tree_joins_within_parts_first():
-    # The fine graph holds cliques 0-11 and 12-23 in one part (a chain of three edges), 24-35 in
-    # another; in the kNN graph only the second and third cliques are linked.
-    graph = graph_from_edges(36, clique_edges(range(12)) + clique_edges(range(12, 24)) + clique_edges(range(24, 36))
-                             + [(12 + i, 24 + i, 1.0) for i in range(6)])
-    fine = graph_from_edges(36, [(i, i + 1, 1.0) for i in range(23)] + [(i, i + 1, 1.0) for i in range(24, 35)])
-    routed = np.array([0] * 12 + [1] * 12 + [2] * 12)
-    state = FitState(graph=PointGraph(graph, np.arange(36), np.arange(36), n_neighbors=5, fine=fine), labels=routed)
-    slots = Slots(active=[0, 1, 2], capacity=4)
-    new = finish(state, routed, slots, np.arange(36.0)[:, None], n_clusters=2)
-    assert new.tree_groups[0] == new.tree_groups[1] != new.tree_groups[2]
-    assert slots.edits[0].clusters[0] == slots.edits[0].clusters[1] != slots.edits[0].clusters[2]
-    again = FitState.from_state_dict(new.state_dict())
-    assert again.tree_groups == new.tree_groups
-
-
 @pytest.mark.parametrize("on_one_chain", [False, True])
 def test_a_round_splits_along_the_fine_graph_unless_the_merge_rules_join_the_parts_again(on_one_chain):
     # One expert over two cliques of 12 that three edges join in the kNN graph and nothing joins

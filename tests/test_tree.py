@@ -137,18 +137,6 @@ def test_unconnected_groups_join_nearest_first_by_single_linkage():
     assert tree_table(linked_far)[0]["leaves"] == (0, 1)
 
 
-def test_experts_of_one_fine_part_join_before_rings_that_touch():
-    # Experts 0 and 1 are the two halves of one ring (one fine part, linked only at the two cuts);
-    # expert 2 is another object's ring touching expert 0 along its length in the kNN graph.
-    sizes, weights = {0: 46, 1: 26, 2: 72}, {(0, 1): 2.0, (0, 2): 30.0, (0, 0): 20.0, (1, 1): 10.0, (2, 2): 30.0}
-    assert groups(cut_tree(build_cluster_tree(sizes, weights), 2)) == {frozenset({0, 2}), frozenset({1})}
-    by_part = build_cluster_tree(sizes, weights, groups={0: 5, 1: 5, 2: 7})
-    assert groups(cut_tree(by_part, 2)) == {frozenset({0, 1}), frozenset({2})}
-    # An expert left out of groups is a part of its own.
-    assert groups(cut_tree(build_cluster_tree(sizes, weights, groups={0: 5, 2: 5}), 2)) == \
-        {frozenset({0, 2}), frozenset({1})}
-
-
 def test_one_leaf():
     tree = build_cluster_tree({4: 10}, {})
     assert tree.number_of_nodes() == 1 and tree.graph["root"] == 0

@@ -1,5 +1,6 @@
 """Untold img-turntable fit (seed from argv); its tree cut at 20, 19 and 10 clusters with and
-without the fine graph's parts as groups (session 33). Run from the repository root."""
+without the fine graph's parts as groups (session 33; needs the dropped variant of build_cluster_tree
+with groups= and FitState.tree_groups, see CHANGELOG). Run from the repository root."""
 import sys
 sys.path.insert(0, "benchmarks")
 import numpy as np
