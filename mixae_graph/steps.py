@@ -89,7 +89,7 @@ def _next(state: FitState, **changes) -> FitState:
 def first_experts(state: FitState, graph: PointGraph, slots: Slots, *, rules: dict, chains: np.ndarray,
                   n_clusters: int | None, epoch: int) -> FitState:
     """The graph's own parts (:func:`~mixae_graph.merge_split.partition`) become the first experts,
-    children of the one seed expert; told ``n_clusters``, bisected up to that many
+    children of the one seed expert; told ``n_clusters``, split up to that many
     (:func:`honour_n_clusters`). Parts beyond the bank's capacity go to the experts (-1)."""
     parts = partition(graph.graph, **rules, chains=chains, **_fine(graph, rules["min_size"]))
     parts = _largest(parts, slots.capacity)
@@ -135,15 +135,8 @@ def merge_split_round(state: FitState, slots: Slots, *, rules: dict, chains: np.
     splits = [e for e in splits if len(np.unique(joined[np.isin(split_labels, e["children"])])) > 1]
     done = []
     for event in splits:
-        if len(event["children"]) - 1 > slots.free:  # no room: the expert stays whole for now
-            continue
-        children = [event["parent"]]
-        for child in event["children"][1:]:
-            slot = slots.add(event["parent"])
-            labels[split_labels == child] = slot
-            children.append(slot)
-        state.history.record_split(event["parent"], children, epoch, sizes=event["sizes"], rule=event["rule"])
-        done.append({**event, "children": children})
+        if len(event["children"]) - 1 <= slots.free:  # else no room: the expert stays whole for now
+            done.append(_apply_split(state, labels, split_labels, event, slots, epoch, event["rule"]))
     labels, merges = join_pieces(graph, labels, min_size=rules["min_size"], chain_share=rules["chain_share"],
                                  chains=chains)
     for event in merges:
@@ -195,12 +188,8 @@ def honour_n_clusters(state: FitState, labels: np.ndarray, slots: Slots, n_clust
     split_labels, events = split_experts(graph, labels, min_size=min_size, **_fine(state.graph, min_size))
     labels = labels.copy()
     for event in sorted(events, key=lambda e: -sum(e["sizes"])):
-        if event["parent"] < 0 or len(slots.active) >= n_clusters or len(event["children"]) - 1 > slots.free:
-            continue
-        children = [event["parent"]] + [slots.add(event["parent"]) for _ in event["children"][1:]]
-        for child, slot in zip(event["children"][1:], children[1:]):
-            labels[split_labels == child] = slot
-        state.history.record_split(event["parent"], children, epoch, sizes=event["sizes"], rule="n_clusters")
+        if event["parent"] >= 0 and len(slots.active) < n_clusters and len(event["children"]) - 1 <= slots.free:
+            _apply_split(state, labels, split_labels, event, slots, epoch, "n_clusters")
     while len(slots.active) < n_clusters:
         owners, sizes = np.unique(labels[labels >= 0], return_counts=True)
         parent = int(owners[np.argmax(sizes)])
@@ -209,6 +198,18 @@ def honour_n_clusters(state: FitState, labels: np.ndarray, slots: Slots, n_clust
         state.history.record_split(parent, [parent, child], epoch, rule="n_clusters",
                                    sizes=[int(np.sum(labels == parent)), int(np.sum(labels == child))])
     return labels
+
+
+def _apply_split(state: FitState, labels: np.ndarray, split_labels: np.ndarray, event: dict, slots: Slots,
+                 epoch: int, rule: str) -> dict:
+    """Carry out a split event of :func:`~mixae_graph.merge_split.split_experts` (children as
+    ``split_labels`` ids): each child but the first gets a free slot and its points in ``labels``
+    (in place); the split is recorded. Returns the event with the children as slots."""
+    children = [event["parent"]] + [slots.add(event["parent"]) for _ in event["children"][1:]]
+    for child, slot in zip(event["children"][1:], children[1:]):
+        labels[split_labels == child] = slot
+    state.history.record_split(event["parent"], children, epoch, sizes=event["sizes"], rule=rule)
+    return {**event, "children": children, "rule": rule}
 
 
 def _fine(graph: PointGraph, min_size: int) -> dict:
