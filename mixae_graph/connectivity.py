@@ -108,7 +108,8 @@ class ConnectivityCallback(L.Callback):
         graph-smoothed likelihood (:func:`expectation`, :func:`mixae_graph.steps.expectation_step`)."""
         state = module.state
         landmarks = state.graph.landmarks
-        routed = expectation(module, trainer.datamodule.X[landmarks], state.graph.graph, state.labels[landmarks])
+        routed = expectation(module, trainer.datamodule.X[landmarks], state.graph.within_fine_parts(),
+                             state.labels[landmarks])
         slots = Slots.of(module.bank)
         n_clusters = None if self._round_ahead(trainer, module) else module.hparams.n_clusters
         module.state = steps.expectation_step(state, routed, slots, n_clusters=n_clusters,

@@ -180,6 +180,23 @@ class PointGraph:
     def n_points(self) -> int:
         return len(self.nearest)
 
+    def within_fine_parts(self) -> sp.csr_matrix:
+        """The kNN graph without its edges between parts of :attr:`fine` (the whole graph where
+        there is no fine graph): the neighbours whose assignments a point's is smoothed towards
+        (:func:`~mixae_graph.routing.spread`). Objects seen from every angle trace rings that touch
+        along their length in the kNN graph, yet fall apart into one ring each in the fine graph,
+        as they do when an expert holding two of them splits."""
+        if self.fine is None:
+            return self.graph
+        from scipy.sparse.csgraph import connected_components
+
+        part = connected_components(self.fine, directed=False)[1]
+        coo = self.graph.tocoo()
+        keep = part[coo.row] == part[coo.col]
+        if keep.all():
+            return self.graph
+        return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=self.graph.shape)
+
     def full(self) -> sp.csr_matrix:
         """The graph as ``(n, n)``: points that are not landmarks have no edges."""
         coo = self.graph.tocoo()

@@ -280,8 +280,8 @@ class GatedExperts(MetaEstimatorMixin, BaseEstimator):
         return np.eye(self.n_clusters_)[np.asarray(self.gate_.predict(X))]
 
     def _smoothed(self, probabilities):
-        """Soft membership of the fitted points: the gate's probabilities smoothed over its graph
-        (as its own E-step does), or the probabilities where it has no graph."""
+        """Soft membership of the fitted points: the gate's probabilities smoothed over its kNN
+        graph (``latent_graph_``), or the probabilities where it has no graph."""
         graph = getattr(self.gate_, "latent_graph_", None)
         if graph is None:
             return probabilities

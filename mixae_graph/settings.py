@@ -115,7 +115,8 @@ class Graph:
         Expert epochs between merge/split rounds.
     smoothing : float, default=0.9
         Weight ``alpha`` of the graph in the E-step (:func:`mixae_graph.routing.spread`): after
-        every expert epoch each point's soft assignment is smoothed over its kNN neighbours, and its
+        every expert epoch each point's soft assignment is smoothed over its kNN neighbours within
+        its part of the fine graph (:meth:`mixae_graph.graph.PointGraph.within_fine_parts`), and its
         expert for the next epoch is the arg-max. 0: every point goes to its most likely expert.
     """
 

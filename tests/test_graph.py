@@ -157,3 +157,20 @@ def test_point_graph_carries_the_sparsest_knn_graph_without_specks(max_points):
     again = PointGraph.from_state_dict(graph.state_dict())
     assert again.n_neighbors == 6
     assert (again.fine != graph.fine).nnz == 0 and (again.graph != graph.graph).nnz == 0
+
+
+def test_smoothing_graph_keeps_only_the_edges_within_the_fine_graphs_parts():
+    from graph_builders import ring_edges
+
+    from mixae_graph.graph import PointGraph
+
+    # two rings of 30 points that touch along their length (point i of one beside point i of the other)
+    rings = ring_edges(range(30), k=3) + ring_edges(range(30, 60), k=3)
+    across = [(i, 30 + i, 0.5) for i in range(30)]
+    knn = graph_from_edges(60, rings + across)
+    fine = graph_from_edges(60, ring_edges(range(30), k=1) + ring_edges(range(30, 60), k=1))
+    everywhere = np.arange(60)
+    graph = PointGraph(knn, everywhere, everywhere, n_neighbors=7, fine=fine)
+    within = graph.within_fine_parts()
+    assert (within != graph_from_edges(60, rings)).nnz == 0  # every ring edge, with its weight; none across
+    assert PointGraph(knn, everywhere, everywhere, n_neighbors=7).within_fine_parts() is knn  # no fine graph
