@@ -174,3 +174,16 @@ def test_smoothing_graph_keeps_only_the_edges_within_the_fine_graphs_parts():
     within = graph.within_fine_parts()
     assert (within != graph_from_edges(60, rings)).nnz == 0  # every ring edge, with its weight; none across
     assert PointGraph(knn, everywhere, everywhere, n_neighbors=7).within_fine_parts() is knn  # no fine graph
+
+
+@pytest.mark.parametrize("n, k", [(12, 1), (12, 12), (400, 40), (3000, 11)])
+def test_adjusted_rand_equals_scikit_learns(n, k):
+    from sklearn.metrics import adjusted_rand_score
+
+    from mixae_graph.graph import adjusted_rand
+
+    rng = np.random.default_rng(n)
+    a = rng.integers(0, k, n)
+    for b in (a, (a + (rng.random(n) < 0.3) * rng.integers(0, 5, n)) % (k + 3), rng.integers(0, 3, n), np.zeros(n, int)):
+        assert adjusted_rand(a, b) == adjusted_rand_score(a, b)
+        assert adjusted_rand(b, a) == adjusted_rand_score(b, a)
