@@ -66,3 +66,21 @@ def test_scaling_is_computed_on_the_cpu_and_copied_to_the_modules_device():
     module = MixAEGraphModule(n_features=64, experts=dict(dims=16)).to("meta")
     module.fit_scaling(np.random.default_rng(0).random((100, 64)).astype(np.float32))
     assert module.basis.device.type == "meta" and module.basis.shape == (64, 16)
+
+
+def test_a_fit_on_landmarks_labels_every_point_as_the_router_does():
+    """Above ``graph.max_points`` the graph and its E-steps run over landmarks; every other point
+    follows its nearest landmark while training, and the final labels are the router's."""
+    from sklearn.datasets import make_blobs
+
+    from mixae_graph import MixAEGraph
+    from mixae_graph.metrics import cluster_accuracy
+
+    X, y = make_blobs(n_samples=600, n_features=20, centers=4, cluster_std=1.0, random_state=0)
+    X = X.astype(np.float32)
+    model = MixAEGraph(trunk=dict(epochs=10, hidden=(64,)), experts=dict(epochs=4, hidden=(16,)),
+                       graph=dict(max_points=200), random_state=0).fit(X)
+    assert len(model.module_.state.graph.landmarks) == 200
+    assert model.latent_graph_.shape == (600, 600)
+    assert cluster_accuracy(y, model.labels_) == 1.0
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
