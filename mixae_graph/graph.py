@@ -458,7 +458,7 @@ def adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:
     a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
     n = len(a)
     _, joint = np.unique(a * (int(b.max(initial=0)) + 1) + b, return_counts=True)
-    together = int((joint.astype(np.int64) ** 2).sum())  # sum of squared contingency cells
+    together = int((joint ** 2).sum())  # sum of squared contingency cells
     rows, cols = int((np.bincount(a) ** 2).sum()), int((np.bincount(b) ** 2).sum())
     tp, fp, fn = together - n, cols - together, rows - together
     tn = n * n - fp - fn - together
