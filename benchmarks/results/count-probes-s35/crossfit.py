@@ -4,7 +4,8 @@ coordinates; each round: train (warm start) for a few epochs, fit each expert's 
 and mixing weight, then reassign every point to its most likely expert (optionally smoothed over
 the fit's graph within the fine graph's parts). In-sample: one bank trained on all of a cluster's
 points judges them. Cross-fitted: two banks, each trained on one random half of every cluster;
-a point is judged by the bank that did not train on it (noise variances from out-of-fold errors)."""
+a point is judged by the bank that did not train on it (noise variances from out-of-fold errors).
+SPACE=codes: experts of the trunk's standardised codes instead of the pixels, code size Q."""
 import sys, argparse, numpy as np, torch
 sys.path.insert(0, "/work/main/benchmarks")
 import quality
@@ -17,10 +18,16 @@ name = sys.argv[1] if len(sys.argv) > 1 else "digits"
 data = quality.load_all(argparse.Namespace(datasets=[name], data=[]))[0]
 m = MixAEGraph(image_shape=data.image_shape, random_state=0).fit(data.X)
 mod = m.module_; y = data.y
+import os
+SPACE = os.environ.get("SPACE", "input")
 with torch.no_grad():
-    Z, outside = mod.expert_input(torch.as_tensor(data.X))
-Z = Z.float(); d_full = data.X.shape[1]
+    if SPACE == "codes":
+        Z = torch.as_tensor(mod.trunk_codes(torch.as_tensor(data.X)).cpu().numpy()).float(); Z = (Z - Z.mean(0)) / Z.std(0); outside = None
+    else:
+        Z, outside = mod.expert_input(torch.as_tensor(data.X))
+Z = Z.float(); d_full = Z.shape[1] if SPACE == "codes" else data.X.shape[1]
 out = torch.zeros(len(Z)) if outside is None else outside.float()
+Q = int(os.environ.get("Q", "10"))
 first = np.unique(m.initial_labels_, return_inverse=True)[1]
 g = mod.state.graph; W = g.within_fine_parts()
 print(f"{name}: labels_ {evaluate(y, m.labels_)['acc']:.3f} ({m.n_experts_}), first partition {evaluate(y, first)['acc']:.3f} ({first.max()+1})", flush=True)
@@ -59,7 +66,7 @@ def run(cross, alpha, rounds=5, epochs=4, seed=0):
     torch.manual_seed(seed); rng = np.random.default_rng(seed)
     labels = first.copy(); k = labels.max() + 1; n = len(labels)
     half = rng.integers(0, 2, n)
-    banks = [Bank(k, Z.shape[1]) for _ in range(2 if cross else 1)]
+    banks = [Bank(k, Z.shape[1], h=64 if SPACE == 'codes' else 128, q=Q) for _ in range(2 if cross else 1)]
     opts = [torch.optim.Adam(b.parameters(), 1e-3) for b in banks]
     for r in range(rounds):
         for i, (b, o) in enumerate(zip(banks, opts)):

@@ -1,22 +1,13 @@
 """Stability in excess of a configuration-model null: the set's own kNN graph with its edges'
 second endpoints shuffled (degrees kept, structure gone)."""
-import glob, numpy as np, scipy.sparse as sp
+import glob, os, sys
+import numpy as np, scipy.sparse as sp
 from mixae_graph import graph as G
 from mixae_graph.metrics import evaluate
 R = np.array(G.RESOLUTIONS)
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location("nul", "/tmp/s35/null.py")
-def curve(graph, seed, runs=8):
-    st, se, L = [], [], []
-    for r in R:
-        labels = [G.communities(graph, r, seed + run) for run in range(runs)]
-        A = np.eye(runs)
-        for i in range(runs):
-            for j in range(i + 1, runs):
-                A[i, j] = A[j, i] = G.adjusted_rand(labels[i], labels[j])
-        per = (A.sum(1) - 1) / (runs - 1); st.append(per.mean()); se.append(per.std(ddof=1) / np.sqrt(runs)); L.append(labels[0])
-    return np.array(st), np.array(se), L
-for f in sorted(glob.glob("/tmp/s30/codes/*.npz")):
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from null import curve  # noqa: E402
+for f in sorted(glob.glob(sys.argv[1] if len(sys.argv) > 1 else "/tmp/s30/codes/*.npz")):
     name = f.split("/")[-1][:-4]; seed = int(name[-1])
     z = np.load(f); codes, y = z["codes"], z["y"]
     g = G.point_graph(codes, random_state=seed)
