@@ -140,9 +140,14 @@ class MixAEGraphModule(L.LightningModule):
         torch.manual_seed(random_state)
         self.trunk = ExpertBank(n_features, trunk.hidden, trunk.latent_dim, max_experts=1)
         seen = n_features if experts.dims is None else min(n_features, experts.dims)
-        # Told n_clusters, there are at least that many slots: the fit must be able to keep K experts.
-        self.bank = ExpertBank(seen, experts.hidden, experts.latent_dim,
-                               max_experts=max(experts.max_experts, n_clusters or 0))
+        # The bank draws its weights from a stream of its own, so that the trunk's dropout masks,
+        # drawn from the global stream after this, and with them the trunk's codes and the graph,
+        # do not depend on the experts' shapes or number.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(random_state + 1)
+            # Told n_clusters, there are at least that many slots: the fit must be able to keep K experts.
+            self.bank = ExpertBank(seen, experts.hidden, experts.latent_dim,
+                                   max_experts=max(experts.max_experts, n_clusters or 0))
         self.trunk.active[0] = True
         self.bank.active[0] = True  # the seed expert, copied into every expert later
         self.register_buffer("feature_mean", torch.zeros(n_features))

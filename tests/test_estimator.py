@@ -213,3 +213,15 @@ def test_same_seed_gives_identical_labels_and_experts(blobs):
     np.testing.assert_array_equal(first.labels_, second.labels_)
     np.testing.assert_array_equal(first.transform(X), second.transform(X))
     np.testing.assert_array_equal(first.predict(X), second.predict(X))
+
+
+def test_the_trunk_does_not_depend_on_the_experts_shapes(blobs):
+    # The bank is initialised from a stream of its own: the trunk's dropout masks, its codes and
+    # so the graph are the same whatever the experts look like.
+    X, _ = blobs
+    trunk = dict(epochs=3, hidden=(64, 64))
+    small = MixAEGraph(trunk=trunk, experts=dict(epochs=1, hidden=(16,), latent_dim=3, max_experts=8)).fit(X)
+    large = MixAEGraph(trunk=trunk, experts=dict(epochs=1, hidden=(48,), latent_dim=6)).fit(X)
+    assert small.module_.bank.max_experts != large.module_.bank.max_experts
+    for name, weight in small.module_.trunk.state_dict().items():
+        torch.testing.assert_close(weight, large.module_.trunk.state_dict()[name], rtol=0, atol=0, msg=name)
