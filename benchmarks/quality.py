@@ -111,9 +111,29 @@ FITTED = {}  # (data set, seed) -> the default fit, which the derived rows read
 
 
 def fit_mixae_graph(data, X, seed, args, experts=None, **options):
-    """The library's defaults at the benchmark's epochs; ``experts`` adds expert settings."""
-    return MixAEGraph(trunk={"epochs": args.trunk_epochs}, experts={"epochs": args.expert_epochs, **(experts or {})},
-                      image_shape=data.image_shape, random_state=seed, **options).fit(X)
+    """The library's defaults at the benchmark's epochs and ``--set``; ``experts`` and ``options``
+    add a row's own settings."""
+    groups = {"trunk": {"epochs": args.trunk_epochs}, "experts": {"epochs": args.expert_epochs}, "graph": {}}
+    top = {}
+    for name, value in args.settings:
+        group, _, key = name.rpartition(".")
+        (groups[group] if group else top)[key] = value
+    groups["experts"].update(experts or {})
+    groups["graph"].update(options.pop("graph", {}))
+    return MixAEGraph(**groups, image_shape=data.image_shape, random_state=seed, **{**top, **options}).fit(X)
+
+
+def setting(text: str) -> tuple[str, object]:
+    """``--set`` values: ``experts.latent_dim=3``, ``graph.smoothing=0``, ``min_cluster_size=8``
+    (the value read as JSON: numbers, lists, null)."""
+    name, sep, value = text.partition("=")
+    group = name.rpartition(".")[0]
+    if not sep or group not in ("", "trunk", "experts", "graph"):
+        raise argparse.ArgumentTypeError(f"expected GROUP.NAME=VALUE with GROUP trunk, experts or graph, got {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the value {value!r} is not JSON (a number, a list, null)")
 
 
 def run_mixae_graph(data, K, seed, args, with_k: bool, **options):
@@ -440,6 +460,9 @@ def parse_args(argv=None):
     parser.add_argument("--expert-epochs", type=int, default=None)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, metavar="METHOD",
                         help="subset of: " + ", ".join(METHODS))
+    parser.add_argument("--set", dest="settings", type=setting, nargs="+", default=[], metavar="NAME=VALUE",
+                        help="settings for every mixae-graph fit of the run (the ablations read off it too), "
+                             "e.g. experts.latent_dim=3 graph.smoothing=0")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -466,6 +489,7 @@ def main(argv=None) -> None:
         "seeds": args.seeds,
         "trunk_epochs": args.trunk_epochs,
         "expert_epochs": args.expert_epochs,
+        "settings": dict(args.settings),
         "torch_threads": torch.get_num_threads(),
         "host": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}",
         "datasets": {},
