@@ -4,9 +4,9 @@ import glob, numpy as np
 from mixae_graph import graph as G
 from mixae_graph.metrics import evaluate
 R = np.array(G.RESOLUTIONS)
-def curve(graph, seed, runs=8):
+def curve(graph, seed, runs=8, resolutions=R):
     st, se, L = [], [], []
-    for r in R:
+    for r in resolutions:
         labels = [G.communities(graph, r, seed + run) for run in range(runs)]
         A = np.eye(runs)
         for i in range(runs):
