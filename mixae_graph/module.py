@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from .blur import gaussian_blur
 from .datasets import check_image_shape
 from .experts import ExpertBank
-from .objective import mixae_objective
+from .objective import contrast_weight, mixae_objective
 from .routing import deviance, hard_assignment, soft_assignment
 from .settings import Experts, Graph, Trunk, as_dict, as_group
 from .state import FitState
@@ -346,7 +346,9 @@ class MixAEGraphModule(L.LightningModule):
             errors[:b], probabilities, responsibilities, neighbour_errors, None, weight,
             torch.where(known, column, 0), torch.where(known, neighbour_column, 0),
             alpha=0.0, beta=0.0, gamma=0.0,  # the E-step does what MIXAE's regularisers did
-            border_weight=self.hparams.experts.border_weight, contrast=self.hparams.experts.contrast,
+            border_weight=self.hparams.experts.border_weight,
+            contrast=contrast_weight(self.hparams.experts.contrast, self.current_epoch - self.hparams.trunk.epochs,
+                                     self.hparams.experts.epochs),
             anchor_labels=torch.where(column >= 0, column, -1),
         )
         parts = {f"train/{name}": value for name, value in parts.items()}

@@ -23,6 +23,18 @@ PARTS = ("reconstruction", "sample_entropy", "batch_entropy", "graph_agreement",
 CONTRAST_MARGIN = 1.0
 
 
+def contrast_weight(weight: float, expert_epoch: int, expert_epochs: int) -> float:
+    """The contrast term's weight in expert epoch ``expert_epoch`` (from 0) of ``expert_epochs``:
+    0 in the first half, ``weight`` in the second.
+
+    The experts start as near copies of one another. In the first half they follow EM alone and
+    move points between clusters freely; in the second the hinge makes each expert clearly better
+    than the others on its own points, so that the router, whose choice is ``labels_``, reproduces
+    the partition even after a few training steps.
+    """
+    return weight if expert_epoch >= expert_epochs // 2 else 0.0
+
+
 def mixae_objective(
     errors: Tensor,
     probabilities: Tensor,

@@ -69,8 +69,10 @@ class Experts:
     contrast : float, default=1.0
         Weight of the contrast term: a hinge that asks each point's own expert to beat the best
         other expert by a margin (:data:`mixae_graph.objective.CONTRAST_MARGIN`), so an expert
-        also learns what its cluster is not; without it, experts that can reconstruct everything
-        leave the router no reason to prefer one. 0: off.
+        also learns what its cluster is not. It is on for the second half of the expert epochs
+        only (:func:`mixae_graph.objective.contrast_weight`): first the experts move points
+        freely, then they part, so that the router reproduces the partition even in a short fit.
+        0: off.
     border_weight : float, default=0.0
         Weight of the border term: each expert also reconstructs the graph neighbours just
         outside its cluster, so that its border is learnt from both sides. 0 (the default): off;

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from mixae_graph.objective import PARTS, mixae_objective
+from mixae_graph.objective import PARTS, contrast_weight, mixae_objective
 from mixae_graph.routing import soft_assignment
 
 WEIGHTS = dict(alpha=0.3, beta=0.7, gamma=2.0, border_weight=0.25)
@@ -127,6 +127,13 @@ def test_contrast_is_a_hinge_on_the_own_experts_lead():
     total.backward()
     # The hinge pushes point 1's own error down and its best rival's (expert 0 and 2 tie) up.
     assert errors.grad[1, 1] > 0 and errors.grad[2].abs().sum() == 0
+
+
+def test_contrast_is_off_for_the_first_half_of_the_expert_epochs():
+    # 20 expert epochs: 0-9 run EM alone, 10-19 with the hinge; 5 epochs: 0-1 off, 2-4 on.
+    assert [contrast_weight(1.5, epoch, 20) for epoch in (0, 9, 10, 19)] == [0.0, 0.0, 1.5, 1.5]
+    assert [contrast_weight(1.0, epoch, 5) for epoch in range(5)] == [0.0, 0.0, 1.0, 1.0, 1.0]
+    assert contrast_weight(1.0, 0, 1) == 1.0  # a single expert epoch keeps the hinge
 
 
 def test_missing_graph_inputs_give_zero_terms():
