@@ -47,7 +47,7 @@ from mixae_graph.stress import STRESS_SETS, make_portraits, make_small_digits, m
 from mixae_graph.tree import cut_tree  # noqa: E402
 from mixae_graph.metrics import evaluate  # noqa: E402
 from mixae_graph.objective import mixae_objective  # noqa: E402
-from mixae_graph.routing import reconstruction_error, soft_assignment  # noqa: E402
+from mixae_graph.routing import reconstruction_error, soft_assignment, spread  # noqa: E402
 
 METHODS = (
     "mixae-graph",
@@ -56,6 +56,10 @@ METHODS = (
     # trained, and the same trunk's codes laid out by UMAP and cut by a Gaussian mixture at the
     # count found (N2D with mixae-graph's preprocessing).
     "first partition",
+    # The first partition smoothed over the graph by the E-step's label spreading, once per expert
+    # epoch, with no expert: what the graph alone makes of it, so that the full model's row shows
+    # what the experts add beyond it.
+    "graph alone",
     "trunk only",
     # Ablations: the default with one part switched off.
     "border term",
@@ -71,7 +75,7 @@ METHODS = (
     "N2D preprocessed",
     "MIXAE ablation",
 )
-NO_K = ("mixae-graph", "first partition", "trunk only", "border term", "no graph smoothing", "no contrast",
+NO_K = ("mixae-graph", "first partition", "graph alone", "trunk only", "border term", "no graph smoothing", "no contrast",
         "mixae-graph no blur", "held-out predict", "UMAP+HDBSCAN")
 STRESS = tuple(f"stress-{name}" for name in STRESS_SETS)
 # Image sets shaped like the hidden ones, built from MNIST-10k digits: 40 "people" x 10 photos
@@ -163,6 +167,22 @@ def default_fit(data, K, seed, args):
 
 def run_first_partition(data, K, seed, args):
     return default_fit(data, K, seed, args).initial_labels_, {}
+
+
+def run_graph_alone(data, K, seed, args):
+    """The default fit's first partition, then as many E-steps as the fit had with the graph's
+    label spreading alone (each point's one-hot part, smoothed over the same graph with the same
+    weight, :func:`mixae_graph.routing.spread`): the experts' likelihoods left out."""
+    module = default_fit(data, K, seed, args).module_
+    graph = module.state.graph
+    labels = module.state.initial_slots[graph.landmarks]
+    within = graph.within_fine_parts()
+    for _ in range(module.hparams.experts.epochs):
+        parts, column = np.unique(labels, return_inverse=True)
+        one_hot = np.eye(len(parts))[column]
+        one_hot[labels < 0] = 0  # isolated specks: their neighbours decide
+        labels = parts[spread(one_hot, within, module.hparams.graph.smoothing).argmax(1)]
+    return graph.to_points(labels), {}
 
 
 def run_trunk_only(data, K, seed, args):
@@ -280,6 +300,7 @@ RUNNERS = {
     "mixae-graph": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False),
     "mixae-graph K": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=True),
     "first partition": run_first_partition,
+    "graph alone": run_graph_alone,
     "trunk only": run_trunk_only,
     "border term": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, experts={"border_weight": 0.3}),
     "no graph smoothing": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, graph={"smoothing": 0.0}),
