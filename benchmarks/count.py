@@ -19,6 +19,11 @@ Criteria:
 - ``relative cut t``: Chameleon's relative interconnectivity (Karypis et al. 1999) over Louvain pieces
   at resolution 8: the pair of pieces whose joining weight is largest relative to the mean of the
   two pieces' own balanced spectral bisections merges, while that ratio is at least ``t``.
+- ``evidence accumulation``: Fred & Jain's evidence accumulation (TPAMI 2005) over the Louvain runs
+  that the stability rule makes (8 seeds at each of its 9 resolutions): each kNN edge's share of
+  runs that keep its two ends together, pieces that no run divides, average linkage of those
+  shares over the kNN edges between pieces, and the count (of parts of ``MIN_SIZE`` points or more)
+  that lives longest in the dendrogram; smaller leftovers join their best-connected neighbour.
 - ``hdbscan eom`` / ``hdbscan leaf``: HDBSCAN (min_cluster_size 5) on the codes.
 - ``umap+hdbscan``: UMAP of the codes to 10 dimensions (``min_dist=0``, the graph's neighbours), then
   HDBSCAN (eom, min_cluster_size 5).
@@ -35,6 +40,7 @@ fifth of the points is left out, and a second table gives each criterion's range
 from __future__ import annotations
 
 import argparse
+import heapq
 import datetime as dt
 import json
 import shlex
@@ -51,7 +57,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402  (the data sets and the fitting helpers)
 
 from mixae_graph import MixAEGraph  # noqa: E402
-from mixae_graph.graph import communities, expert_weights, neighbors_for, point_graph  # noqa: E402
+from mixae_graph.graph import (RESOLUTIONS, STABILITY_RUNS, communities, expert_weights, neighbors_for,  # noqa: E402
+                               point_graph)
 from mixae_graph.merge_split import absorb_small, fiedler_sweep, partition  # noqa: E402
 from mixae_graph.metrics import cluster_accuracy  # noqa: E402
 
@@ -103,6 +110,62 @@ def relative_cut(graph, ratio: float, seed: int) -> np.ndarray:
         own[keep] = _balanced_cut(graph[labels == keep][:, labels == keep])
 
 
+def evidence_accumulation(graph, seed: int) -> np.ndarray:
+    graph = sp.csr_matrix(graph)
+    n, edges = graph.shape[0], sp.triu(graph, 1).tocoo()
+    runs = [communities(graph, r, seed + run) for r in RESOLUTIONS for run in range(STABILITY_RUNS)]
+    together = np.mean([labels[edges.row] == labels[edges.col] for labels in runs], axis=0)
+    whole = together >= 1.0  # pieces that no run divides
+    piece = connected_components(sp.csr_matrix((np.ones(whole.sum()), (edges.row[whole], edges.col[whole])),
+                                                shape=(n, n)), directed=False)[1]
+    a, b = piece[edges.row], piece[edges.col]
+    links: dict[int, dict[int, list[float]]] = {}
+    for i, j, share in zip(a[a != b], b[a != b], together[a != b]):  # sum and count of shares between pieces
+        entry = links.setdefault(int(i), {}).setdefault(int(j), [0.0, 0])
+        entry[0] += share
+        entry[1] += 1
+        links.setdefault(int(j), {})[int(i)] = entry
+    size = np.bincount(piece).astype(float)
+    heap = [(-s / c, i, j) for i in links for j, (s, c) in links[i].items() if i < j]
+    heapq.heapify(heap)
+    parent, merges, big = np.arange(len(size)), [], int(np.sum(size >= MIN_SIZE))
+    while heap:
+        similarity, i, j = heapq.heappop(heap)
+        if j not in links.get(i, {}) or -similarity != links[i][j][0] / links[i][j][1]:
+            continue  # merged away, or an older score
+        big -= int(size[i] >= MIN_SIZE) + int(size[j] >= MIN_SIZE)
+        size[i] += size[j]
+        big += int(size[i] >= MIN_SIZE)
+        parent[j] = i
+        for t, (s, c) in links.pop(j).items():
+            del links[t][j]
+            if t != i:
+                entry = links[i].setdefault(t, [0.0, 0])
+                entry[0] += s
+                entry[1] += c
+                links[t][i] = entry
+                heapq.heappush(heap, (-entry[0] / entry[1], min(i, t), max(i, t)))
+        merges.append((1.0 + similarity, big, i, j))
+    # Each state of the dendrogram lives from the merge that makes its count to the next that
+    # changes it; the longest-lived state wins (its count and the merges that lead to it).
+    states, start, count, done = [], 0.0, int(np.sum(np.bincount(piece) >= MIN_SIZE)), 0
+    for index, (distance, big, _, _) in enumerate(merges):
+        if big != count:
+            states.append((distance - start, done))
+            start, count, done = distance, big, index + 1
+    states.append((1.0 - start, done))
+    chosen = max(states)[1]
+    parent = np.arange(len(size))
+    for _, _, i, j in merges[:chosen]:
+        parent[j] = i
+    for index in range(len(parent)):  # follow each piece to its root
+        root = index
+        while parent[root] != root:
+            root = parent[root]
+        parent[index] = root
+    return absorb_small(graph, np.unique(parent[piece], return_inverse=True)[1], MIN_SIZE)[0]
+
+
 def hdbscan(codes, method: str) -> np.ndarray:
     from sklearn.cluster import HDBSCAN
 
@@ -117,24 +180,28 @@ def umap_hdbscan(codes, seed: int) -> np.ndarray:
     return hdbscan(layout, "eom")
 
 
-def criteria(codes: np.ndarray, seed: int) -> dict:
-    """Every criterion's labels for one set of codes."""
+def criteria(codes: np.ndarray, seed: int, only=None) -> dict:
+    """Every criterion's labels for one set of codes (those named in ``only``, when given)."""
     graph = point_graph(codes, random_state=seed)
     on_points = graph.to_points
     rules = dict(min_size=MIN_SIZE, chain_share=0.8, random_state=seed)
     fine = dict(fine=graph.fine, fine_min_size=max(MIN_SIZE, graph.n_neighbors))
-    out = {"stability": on_points(partition(graph.graph, **rules, **fine)),
-           "stability, no fine split": on_points(partition(graph.graph, **rules))}
+    run = {"stability": lambda: on_points(partition(graph.graph, **rules, **fine)),
+           "stability, no fine split": lambda: on_points(partition(graph.graph, **rules))}
     for resolution in (0.25, 0.5, 1.0, 2.0, 4.0, 8.0):
-        out[f"louvain {resolution:g}"] = on_points(partition(graph.graph, resolution=resolution, **rules))
+        run[f"louvain {resolution:g}"] = lambda r=resolution: on_points(partition(graph.graph, resolution=r, **rules))
     for share in (0.5, 0.7):
-        out[f"consensus {share:g}"] = on_points(consensus(graph.graph, share, seed))
+        run[f"consensus {share:g}"] = lambda t=share: on_points(consensus(graph.graph, t, seed))
     for ratio in (0.5, 1.0):
-        out[f"relative cut {ratio:g}"] = on_points(relative_cut(graph.graph, ratio, seed))
-    out["hdbscan eom"] = hdbscan(codes, "eom")
-    out["hdbscan leaf"] = hdbscan(codes, "leaf")
-    out["umap+hdbscan"] = umap_hdbscan(codes, seed)
-    return out
+        run[f"relative cut {ratio:g}"] = lambda t=ratio: on_points(relative_cut(graph.graph, t, seed))
+    run["evidence accumulation"] = lambda: on_points(evidence_accumulation(graph.graph, seed))
+    run["hdbscan eom"] = lambda: hdbscan(codes, "eom")
+    run["hdbscan leaf"] = lambda: hdbscan(codes, "leaf")
+    run["umap+hdbscan"] = lambda: umap_hdbscan(codes, seed)
+    unknown = set(only or ()) - set(run)
+    if unknown:
+        raise ValueError(f"unknown criteria {sorted(unknown)}; choose from {list(run)}")
+    return {name: make() for name, make in run.items() if only is None or name in only}
 
 
 # ----------------------------------------------------------------------------- runs
@@ -219,6 +286,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--trunk-epochs", type=int, default=50)
     parser.add_argument("--codes", type=Path, default=None, help="folder that keeps the codes of each fit")
+    parser.add_argument("--criteria", nargs="+", default=None, help="only these criteria (default: all)")
     parser.add_argument("--subsamples", type=int, default=0, help="also partition this many 80%% subsamples")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
     args = parser.parse_args(argv)
@@ -236,7 +304,7 @@ def main(argv=None) -> None:
                 (f"80% {i}", np.sort(np.random.default_rng(1000 * seed + i).permutation(len(codes))[
                     : int(0.8 * len(codes))])) for i in range(args.subsamples)]
             for sample, rows in samples:
-                for name, labels in criteria(codes[rows], seed).items():
+                for name, labels in criteria(codes[rows], seed, args.criteria).items():
                     labels = np.asarray(labels)
                     found = len(np.unique(labels[labels >= 0]))
                     records.append({"dataset": data.name, "seed": seed, "sample": sample, "criterion": name,
