@@ -61,7 +61,7 @@ import quality  # noqa: E402  (the data sets and the fitting helpers)
 from mixae_graph import MixAEGraph  # noqa: E402
 from mixae_graph.graph import (RESOLUTIONS, STABILITY_RUNS, communities, expert_weights, neighbors_for,  # noqa: E402
                                point_graph)
-from mixae_graph.merge_split import absorb_small, fiedler_sweep, join_pieces, partition, split_experts  # noqa: E402
+from mixae_graph.merge_split import absorb_small, apply_rules, fiedler_sweep, partition  # noqa: E402
 from mixae_graph.metrics import cluster_accuracy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,18 +168,6 @@ def evidence_accumulation(graph, seed: int) -> np.ndarray:
     return absorb_small(graph, np.unique(parent[piece], return_inverse=True)[1], MIN_SIZE)[0]
 
 
-def with_rules(graph, pieces: np.ndarray, seed: int) -> np.ndarray:
-    """``pieces`` of ``graph`` (a :class:`~mixae_graph.graph.PointGraph`) through the rules that
-    follow the first partition's Louvain step (:func:`~mixae_graph.merge_split.partition`): split
-    where the fine graph falls apart, small pieces and chains join; specks under ``MIN_SIZE`` -1."""
-    pieces, _ = split_experts(graph.graph, pieces, min_size=MIN_SIZE, fine=graph.fine,
-                              fine_min_size=max(MIN_SIZE, graph.n_neighbors))
-    labels, _ = join_pieces(graph.graph, pieces, min_size=MIN_SIZE, chain_share=0.8, random_state=seed)
-    labels = np.unique(labels, return_inverse=True)[1]
-    sizes = np.bincount(labels)
-    return np.where(sizes[labels] >= MIN_SIZE, labels, -1)
-
-
 def hdbscan(codes, method: str) -> np.ndarray:
     from sklearn.cluster import HDBSCAN
 
@@ -209,8 +197,8 @@ def criteria(codes: np.ndarray, seed: int, only=None) -> dict:
     for ratio in (0.5, 1.0):
         run[f"relative cut {ratio:g}"] = lambda t=ratio: on_points(relative_cut(graph.graph, t, seed))
     run["evidence accumulation"] = lambda: on_points(evidence_accumulation(graph.graph, seed))
-    run["evidence accumulation, rules"] = lambda: on_points(with_rules(graph, evidence_accumulation(graph.graph, seed),
-                                                                       seed))
+    run["evidence accumulation, rules"] = lambda: on_points(apply_rules(
+        graph.graph, evidence_accumulation(graph.graph, seed), **rules, **fine))
     run["hdbscan eom"] = lambda: hdbscan(codes, "eom")
     run["hdbscan leaf"] = lambda: hdbscan(codes, "leaf")
     run["umap+hdbscan"] = lambda: umap_hdbscan(codes, seed)

@@ -293,6 +293,15 @@ def partition(graph, *, resolution=None, min_size=5, chain_share=0.8, random_sta
         pieces, _, _ = stable_communities(graph, random_state=random_state)
     else:
         pieces = communities(graph, resolution, random_state)
+    return apply_rules(graph, pieces, min_size=min_size, chain_share=chain_share, random_state=random_state,
+                       chains=chains, fine=fine, fine_min_size=fine_min_size)
+
+
+def apply_rules(graph, pieces, *, min_size=5, chain_share=0.8, random_state=0, chains=None, fine=None,
+                fine_min_size=None):
+    """The rules that follow the Louvain step of :func:`partition`, on any ``pieces`` of the graph:
+    split where the ``fine`` graph falls apart, then the merge rules; labels ``0..k-1``, ``-1`` for
+    points in isolated specks smaller than ``min_size``."""
     pieces, _ = split_experts(graph, pieces, min_size=min_size, fine=fine, fine_min_size=fine_min_size)
     labels, _ = join_pieces(graph, pieces, min_size=min_size, chain_share=chain_share,
                             random_state=random_state, chains=chains)
