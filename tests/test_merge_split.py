@@ -190,6 +190,17 @@ def test_stable_communities_keeps_the_coarser_resolution_when_it_is_clearly_more
     assert resolution == 0.25 and len(np.unique(labels)) == 2
 
 
+def test_stable_communities_returns_the_medoid_run_not_the_first(monkeypatch):
+    # One resolution, five runs: the first moves five points, two move one point each and two are the
+    # halves themselves. The run that agrees best with the others is an unmoved one.
+    two = np.repeat([0, 1], 20)
+    runs = [_moved(two, range(5)), _moved(two, [7]), two, _moved(two, [30]), two]
+    monkeypatch.setattr(graph_module, "communities", _scripted_communities({0.5: runs}))
+    labels, resolution, _ = stable_communities(None, resolutions=(0.5,), n_runs=5)
+    assert resolution == 0.5
+    np.testing.assert_array_equal(labels, two)
+
+
 def test_neighbors_for_follows_log_of_the_size():
     assert [neighbors_for(n) for n in (2, 6, 400, 10_000, 70_000)] == [2, 3, 9, 13, 16]
 
