@@ -1,6 +1,8 @@
 """Held-out routing probe: fit on a stratified 80%, then route the 20% by several rules."""
-import sys, json
-sys.path.insert(0, "/work/main/benchmarks"); sys.path.insert(0, "/work/main")
+import sys; from pathlib import Path
+ROOT = Path(__file__).resolve().parents[3]  # the checkout
+sys.path.insert(0, str(ROOT / "benchmarks")); sys.path.insert(0, str(ROOT))
+import json
 import numpy as np, torch
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier

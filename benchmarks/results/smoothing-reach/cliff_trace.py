@@ -1,6 +1,8 @@
 """Trace the E-steps of the portraits' seed-0 fit at a given smoothing: experts, points moved,
 and how many points each step's argmax takes from the expert's own likelihood vs the walk."""
-import sys; sys.path.insert(0, "/work/main/benchmarks"); sys.path.insert(0, "/work/main")
+import sys; from pathlib import Path
+ROOT = Path(__file__).resolve().parents[3]  # the checkout
+sys.path.insert(0, str(ROOT / "benchmarks")); sys.path.insert(0, str(ROOT))
 import numpy as np, torch, quality as Q
 import mixae_graph.connectivity as C
 from mixae_graph.datasets import load_file

@@ -1,4 +1,6 @@
-import sys; sys.path.insert(0, "/work/main/benchmarks"); sys.path.insert(0, "/work/main")
+import sys; from pathlib import Path
+ROOT = Path(__file__).resolve().parents[3]  # the checkout
+sys.path.insert(0, str(ROOT / "benchmarks")); sys.path.insert(0, str(ROOT))
 import numpy as np, quality as Q
 from mixae_graph.datasets import load_file
 from mixae_graph.metrics import evaluate
