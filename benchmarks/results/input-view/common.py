@@ -32,6 +32,10 @@ def intersection(gc, gp, mix=0.5):
     pattern = (gc + gp).tocoo(); r, c = pattern.row, pattern.col
     lv = np.asarray(gc[r, c]).ravel(); rv = np.asarray(gp[r, c]).ravel()
     lv = np.where(lv > 0, lv, max(gc.data.min() / 2, 1e-8)); rv = np.where(rv > 0, rv, max(gp.data.min() / 2, 1e-8))
-    G = sp.csr_matrix((lv * rv ** (mix / (1 - mix)), (r, c)), shape=gc.shape)
-    G = sp.diags(1 / np.asarray(G.max(axis=1).todense()).ravel()) @ G
+    return reset(sp.csr_matrix((lv * rv ** (mix / (1 - mix)), (r, c)), shape=gc.shape))
+
+def reset(G):
+    """UMAP's reset of the local connectivity: each point's strongest edge rescaled to 1, then the
+    fuzzy union of the two directions."""
+    G = sp.diags(1 / np.maximum(np.asarray(G.max(axis=1).todense()).ravel(), 1e-12)) @ G
     return (G + G.T - G.multiply(G.T)).tocsr()

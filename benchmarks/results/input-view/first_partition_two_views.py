@@ -3,7 +3,7 @@ import sys, time
 import numpy as np, torch, scipy.sparse as sp
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CODES  # noqa: E402  (puts the checkout on the path)
+from common import CODES, intersection, reset  # noqa: E402  (puts the checkout on the path)
 import quality
 from mixae_graph.graph import point_graph, PointGraph
 from mixae_graph.blur import gaussian_blur
@@ -41,28 +41,12 @@ for data in quality.load_all(qargs):
                 G = gc.multiply(gp).sqrt().tocsr()
             elif mode.startswith("mask"):
                 G = gc.multiply(wide[int(mode[4:])]).tocsr()
-            elif mode in ("umapx", "umapx-noreset", "prodreset") or mode.startswith("mix"):
-                if mode == "prodreset":
-                    G = gc.multiply(gp).tocsr()
-                elif mode.startswith("mix"):
-                    w = float(mode[3:])
-                    pattern = (gc + gp).tocoo()
-                    r, c = pattern.row, pattern.col
-                    lv = np.asarray(gc[r, c]).ravel(); rv = np.asarray(gp[r, c]).ravel()
-                    lmin = max(gc.data.min() / 2, 1e-8); rmin = max(gp.data.min() / 2, 1e-8)
-                    lv = np.where(lv > 0, lv, lmin); rv = np.where(rv > 0, rv, rmin)
-                    G = sp.csr_matrix((lv * rv ** (w / (1 - w)), (r, c)), shape=gc.shape)
-                else:
-                    pattern = (gc + gp).tocoo()
-                    r, c = pattern.row, pattern.col
-                    lv = np.asarray(gc[r, c]).ravel(); rv = np.asarray(gp[r, c]).ravel()
-                    lmin = max(gc.data.min() / 2, 1e-8); rmin = max(gp.data.min() / 2, 1e-8)
-                    lv = np.where(lv > 0, lv, lmin); rv = np.where(rv > 0, rv, rmin)
-                    G = sp.csr_matrix((lv * rv, (r, c)), shape=gc.shape)
-                if mode != "umapx-noreset":
-                    rowmax = np.asarray(G.max(axis=1).todense()).ravel()
-                    G = sp.diags(1 / np.maximum(rowmax, 1e-12)) @ G
-                    G = (G + G.T - G.multiply(G.T)).tocsr()
+            elif mode == "prodreset":  # edges in both only, then UMAP's reset
+                G = reset(gc.multiply(gp).tocsr())
+            elif mode == "umapx":  # UMAP's intersection, the two views weighted equally
+                G = intersection(gc, gp, 0.5)
+            elif mode.startswith("mix"):  # UMAP's intersection, the input weighted mix
+                G = intersection(gc, gp, float(mode[3:]))
             elif mode == "mean":
                 G = ((gc + gp) / 2).tocsr()
             G.eliminate_zeros()

@@ -39,10 +39,12 @@ def variant_graph(codes, name, seed):
     G = sp.csr_matrix((w[keep].astype(np.float32), (g.row[keep], g.col[keep])), shape=g.shape)
     return PointGraph(G, pg.landmarks, pg.nearest, pg.n_neighbors, pg.fine)
 
-for name in sets:
+from common import load  # noqa: E402
+
+for data in load(sets):
+    name, y = data.name, data.y
     for seed in seeds:
-        z = np.load(codes_dir / f"{name}-{seed}.npz")
-        codes, y = z["codes"], z["y"]
+        codes = np.load(codes_dir / f"{name}-{seed}.npz")["codes"]
         for v in variants:
             t = time.time()
             pg = variant_graph(codes, v, seed)
