@@ -64,6 +64,7 @@ METHODS = (
     # Ablations: the default with one part switched off.
     "border term",
     "no graph smoothing",
+    "no input view",
     "no contrast",
     "mixae-graph no blur",
     # Fit on 80%, ACC of predict on the held-out 20% (clusters matched to classes on the 80%).
@@ -75,8 +76,8 @@ METHODS = (
     "N2D preprocessed",
     "MIXAE ablation",
 )
-NO_K = ("mixae-graph", "first partition", "graph alone", "trunk only", "border term", "no graph smoothing", "no contrast",
-        "mixae-graph no blur", "held-out predict", "UMAP+HDBSCAN")
+NO_K = ("mixae-graph", "first partition", "graph alone", "trunk only", "border term", "no graph smoothing",
+        "no input view", "no contrast", "mixae-graph no blur", "held-out predict", "UMAP+HDBSCAN")
 STRESS = tuple(f"stress-{name}" for name in STRESS_SETS)
 # Image sets shaped like the hidden ones, built from MNIST-10k digits: 40 "people" x 10 photos
 # (4 digits of each class, each photographed with its own pose, light and noise), and 20 objects
@@ -304,6 +305,8 @@ RUNNERS = {
     "trunk only": run_trunk_only,
     "border term": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, experts={"border_weight": 0.3}),
     "no graph smoothing": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, graph={"smoothing": 0.0}),
+    # The first experts are the codes' graph's own parts, not the input-confirmed graph's at the same count.
+    "no input view": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, graph={"input_view": False}),
     "no contrast": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, experts={"contrast": 0.0}),
     # Without the default image blur, no K: what the blur adds (the first row again on non-images).
     "mixae-graph no blur": lambda d, K, s, a: run_mixae_graph(d, K, s, a, with_k=False, image_blur=0.0),

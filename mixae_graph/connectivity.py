@@ -78,10 +78,12 @@ class ConnectivityCallback(L.Callback):
         return done + (trunk - done) % every < trainer.max_epochs
 
     # ------------------------------------------------------------------ steps (each: changed?)
-    def _graph(self, module, codes) -> PointGraph:
+    def _graph(self, module, X) -> PointGraph:
         started = time.perf_counter()
         h = module.hparams
-        graph = point_graph(codes, h.graph.n_neighbors, h.graph.max_points, h.random_state)
+        codes = module.trunk_codes(torch.as_tensor(X)).cpu().numpy()
+        inputs = module.expert_coordinates(X) if h.graph.input_view else None
+        graph = point_graph(codes, h.graph.n_neighbors, h.graph.max_points, h.random_state, inputs)
         on = f"{graph.graph.shape[0]} points" if len(graph.landmarks) == len(codes) else \
             f"{len(graph.landmarks)} landmarks of {len(codes)} points"
         _say(module, f"latent kNN graph: {on}, {graph.graph.nnz // 2} edges "
@@ -90,7 +92,7 @@ class ConnectivityCallback(L.Callback):
 
     def _first_experts(self, trainer, module) -> bool:
         X = trainer.datamodule.X
-        graph = self._graph(module, module.trunk_codes(torch.as_tensor(X)).cpu().numpy())
+        graph = self._graph(module, X)
         started = time.perf_counter()
         module.calibrate_error_scale(X[graph.landmarks])
         slots = Slots.of(module.bank)

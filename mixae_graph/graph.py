@@ -168,6 +168,11 @@ class PointGraph:
         The same landmarks in the sparsest kNN graph whose parts could each be a cluster
         (:func:`fine_graph`): a community or an expert that falls apart in it splits
         (:func:`~mixae_graph.merge_split.split_experts`). None where there is no such graph.
+    confirmed : csr_matrix of shape (m, m) or None
+        :attr:`graph` intersected with the input's own kNN graph (:func:`intersection`): the edges
+        that the codes and the input both draw keep their weight, an edge only one view draws
+        fades. The first experts are its parts, as many as :attr:`graph` gives
+        (:func:`~mixae_graph.merge_split.partition`). None: :attr:`graph`'s own parts.
     """
 
     graph: sp.csr_matrix
@@ -175,6 +180,7 @@ class PointGraph:
     nearest: np.ndarray
     n_neighbors: int = 0
     fine: sp.csr_matrix | None = None
+    confirmed: sp.csr_matrix | None = None
 
     @property
     def n_points(self) -> int:
@@ -186,16 +192,17 @@ class PointGraph:
         (:func:`~mixae_graph.routing.spread`). Objects seen from every angle trace rings that touch
         along their length in the kNN graph, yet fall apart into one ring each in the fine graph,
         as they do when an expert holding two of them splits."""
+        graph = self.graph
         if self.fine is None:
-            return self.graph
+            return graph
         from scipy.sparse.csgraph import connected_components
 
         part = connected_components(self.fine, directed=False)[1]
-        coo = self.graph.tocoo()
+        coo = graph.tocoo()
         keep = part[coo.row] == part[coo.col]
         if keep.all():
-            return self.graph
-        return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=self.graph.shape)
+            return graph
+        return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=graph.shape)
 
     def full(self) -> sp.csr_matrix:
         """The graph as ``(n, n)``: points that are not landmarks have no edges."""
@@ -215,16 +222,19 @@ class PointGraph:
                  "landmarks": torch.as_tensor(self.landmarks, dtype=torch.long),
                  "nearest": torch.as_tensor(self.nearest, dtype=torch.long),
                  "n_neighbors": torch.tensor(self.n_neighbors)}
-        if self.fine is not None:
-            state.update({f"fine_{key}": value for key, value in _sparse_state(self.fine).items()})
+        for name in ("fine", "confirmed"):
+            if getattr(self, name) is not None:
+                state.update({f"{name}_{key}": value for key, value in _sparse_state(getattr(self, name)).items()})
         return state
 
     @classmethod
     def from_state_dict(cls, state: dict) -> "PointGraph":
         m = len(state["landmarks"])
-        fine = _sparse_from(state, m, "fine_") if "fine_indptr" in state else None
+        fine, confirmed = (_sparse_from(state, m, f"{name}_") if f"{name}_indptr" in state else None
+                           for name in ("fine", "confirmed"))
         n_neighbors = int(state["n_neighbors"]) if "n_neighbors" in state else 0
-        return cls(_sparse_from(state, m), state["landmarks"].numpy(), state["nearest"].numpy(), n_neighbors, fine)
+        return cls(_sparse_from(state, m), state["landmarks"].numpy(), state["nearest"].numpy(), n_neighbors, fine,
+                   confirmed)
 
 
 def _sparse_state(matrix: sp.csr_matrix) -> dict:
@@ -241,9 +251,12 @@ def _sparse_from(state: dict, m: int, prefix: str = "") -> sp.csr_matrix:
 
 
 def point_graph(codes: np.ndarray, n_neighbors: int | None = None, max_points: int | None = None,
-                random_state: int = 0) -> PointGraph:
+                random_state: int = 0, inputs: np.ndarray | None = None) -> PointGraph:
     """:func:`latent_graph` over all ``codes``, or over ``max_points`` landmarks drawn at random
-    when there are more distinct points than that.
+    when there are more distinct points than that. With ``inputs`` (the same points in another
+    space, one row per row of ``codes``: the input as the experts see it), also the
+    :attr:`~PointGraph.confirmed` graph: the codes' graph intersected with the inputs' kNN graph
+    over the same landmarks and neighbours (:func:`intersection`).
 
     Exact copies of a point do not enter the kNN search (copies would fill each other's neighbour
     lists and cut the graph into islands of copies): the graph is built over distinct codes, which
@@ -264,13 +277,13 @@ def point_graph(codes: np.ndarray, n_neighbors: int | None = None, max_points: i
         nearest = NearestNeighbors(n_neighbors=1).fit(codes[landmarks]).kneighbors(
             codes, return_distance=False)[:, 0]
         nearest[landmarks] = np.arange(len(landmarks))  # a landmark is its own nearest
-        return _on(codes, landmarks, nearest, n_neighbors)
+        return _on(codes, landmarks, nearest, n_neighbors, inputs)
     if len(distinct) == n:
-        return _on(codes, np.arange(n), np.arange(n), n_neighbors)
+        return _on(codes, np.arange(n), np.arange(n), n_neighbors, inputs)
     if len(distinct) > n_neighbors:
         # The graph is over distinct codes, as over landmarks: a copy follows its original, so
         # repeating every row changes nothing the graph decides.
-        return _on(codes, distinct, position, n_neighbors)
+        return _on(codes, distinct, position, n_neighbors, inputs)
     # Too few distinct points for a kNN graph: they stay apart, each copy hanging on its original.
     rows = cols = np.array([], dtype=np.int64)
     weights = np.array([], dtype=np.float32)
@@ -282,12 +295,43 @@ def point_graph(codes: np.ndarray, n_neighbors: int | None = None, max_points: i
     return PointGraph(graph, np.arange(n), np.arange(n), n_neighbors)
 
 
-def _on(codes: np.ndarray, landmarks: np.ndarray, nearest: np.ndarray, n_neighbors: int) -> PointGraph:
-    """The kNN graph and the fine graph over ``codes[landmarks]``, from one neighbour search."""
+def _on(codes: np.ndarray, landmarks: np.ndarray, nearest: np.ndarray, n_neighbors: int,
+        inputs: np.ndarray | None = None) -> PointGraph:
+    """The kNN graph and the fine graph over ``codes[landmarks]``, from one neighbour search,
+    and the confirmed graph where there are ``inputs``."""
     _check_size(len(landmarks), n_neighbors)
     indices, distances = nearest_neighbors(codes[landmarks], n_neighbors)
     graph = _fuzzy_union(indices, distances, n_neighbors)
-    return PointGraph(graph, landmarks, nearest, n_neighbors, fine_graph(indices, n_neighbors))
+    confirmed = None
+    if inputs is not None:
+        confirmed = intersection(graph, latent_graph(np.asarray(inputs)[landmarks], n_neighbors))
+    return PointGraph(graph, landmarks, nearest, n_neighbors, fine_graph(indices, n_neighbors), confirmed)
+
+
+def intersection(first: sp.csr_matrix, second: sp.csr_matrix) -> sp.csr_matrix:
+    """The fuzzy intersection of two fuzzy kNN graphs over the same points, as UMAP composes two
+    views of one data set (``model_a * model_b`` in umap-learn; ``simplicial_set_intersect`` in
+    uwot, equal weights): over the edges of either graph, the product of the two memberships,
+    where an edge one graph lacks counts half that graph's smallest weight; then UMAP's reset of
+    the local connectivity, each point's strongest edge rescaled to 1 and the two directions
+    joined as a fuzzy union (``w_ij + w_ji - w_ij w_ji``).
+
+    An edge both views draw keeps its weight; an edge only one draws fades to a fraction of it,
+    without vanishing, so a point that only one view links to its cluster stays linked.
+    """
+    pattern = (first + second).tocoo()
+    rows, cols = pattern.row, pattern.col
+    weights = []
+    for graph in (first, second):
+        values = np.asarray(graph[rows, cols]).ravel()
+        floor = max(float(graph.data.min()) / 2 if graph.nnz else 0.0, 1e-8)
+        weights.append(np.where(values > 0, values, floor))
+    product = sp.csr_matrix((weights[0] * weights[1], (rows, cols)), shape=first.shape)
+    strongest = np.asarray(product.max(axis=1).todense()).ravel()
+    directed = (sp.diags(1.0 / np.maximum(strongest, 1e-30)) @ product).tocsr()
+    joined = (directed + directed.T - directed.multiply(directed.T)).tocsr()
+    joined.eliminate_zeros()
+    return joined.astype(np.float32)
 
 
 def fine_graph(indices: np.ndarray, n_neighbors: int) -> sp.csr_matrix | None:
@@ -440,18 +484,27 @@ def stable_communities(graph: sp.spmatrix, resolutions=RESOLUTIONS, n_runs: int 
     runs, stability, error = [], [], []
     for resolution in resolutions:
         labels = [communities(graph, resolution, random_state + run) for run in range(n_runs)]
-        agreement = np.eye(n_runs)
-        for i in range(n_runs):
-            for j in range(i + 1, n_runs):
-                agreement[i, j] = agreement[j, i] = adjusted_rand(labels[i], labels[j])
-        per_run = (agreement.sum(1) - 1) / max(n_runs - 1, 1)  # each run's mean agreement with the others
-        runs.append(labels[int(np.argmax(per_run))])  # the medoid run; the first of equals
+        medoid, per_run = medoid_run(labels)
+        runs.append(medoid)
         stability.append(float(per_run.mean()) if n_runs > 1 else 1.0)
         error.append(float(per_run.std(ddof=1) / np.sqrt(n_runs)) if n_runs > 2 else 0.0)
     stability = np.asarray(stability)
     most = int(np.argmax(stability))
     best = int(np.flatnonzero(stability >= stability[most] - error[most] - 1e-9).max())
     return runs[best], float(resolutions[best]), stability
+
+
+def medoid_run(runs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The run that agrees best with the others (the largest mean adjusted Rand index; the first of
+    equals), and each run's mean agreement with the others. Labels ``-1`` count as one more part."""
+    n_runs = len(runs)
+    shifted = [np.asarray(run) + 1 for run in runs]
+    agreement = np.eye(n_runs)
+    for i in range(n_runs):
+        for j in range(i + 1, n_runs):
+            agreement[i, j] = agreement[j, i] = adjusted_rand(shifted[i], shifted[j])
+    per_run = (agreement.sum(1) - 1) / max(n_runs - 1, 1)
+    return runs[int(np.argmax(per_run))], per_run
 
 
 def adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:

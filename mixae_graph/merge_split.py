@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
-from .graph import communities, expert_weights, membership, stable_communities
+from .graph import STABILITY_RUNS, communities, expert_weights, medoid_run, membership, stable_communities
 
 # A piece holds together when at least this share of its kNN weight stays inside it: a community in
 # the weak sense of Radicchi et al. (PNAS 2004), more weight inside than going out.
@@ -281,20 +281,63 @@ def join_pieces(graph, labels, *, min_size: int, chain_share: float, random_stat
 
 
 def partition(graph, *, resolution=None, min_size=5, chain_share=0.8, random_state=0, chains=None, fine=None,
-              fine_min_size=None):
+              fine_min_size=None, confirmed=None):
     """The graph's communities, split where their points fall apart in the ``fine`` graph
     (:func:`split_experts`, parts of ``fine_min_size`` points or more) and joined by the merge
     rules: labels ``0..k-1``, ``-1`` for points in isolated specks smaller than ``min_size``.
 
     ``resolution=None``: Louvain at the resolution of the most reproducible partition
     (:func:`~mixae_graph.graph.stable_communities`); a number: Louvain at that resolution.
+
+    ``confirmed`` (``graph`` intersected with a second view's kNN graph,
+    :func:`~mixae_graph.graph.intersection`): ``graph`` gives the count, ``confirmed`` the parts
+    (:func:`parts_at_count`).
     """
     if resolution is None:
         pieces, _, _ = stable_communities(graph, random_state=random_state)
     else:
         pieces = communities(graph, resolution, random_state)
-    return apply_rules(graph, pieces, min_size=min_size, chain_share=chain_share, random_state=random_state,
-                       chains=chains, fine=fine, fine_min_size=fine_min_size)
+    rules = dict(min_size=min_size, chain_share=chain_share, random_state=random_state, chains=chains, fine=fine,
+                 fine_min_size=fine_min_size)
+    labels = apply_rules(graph, pieces, **rules)
+    if confirmed is None or labels.max() < 1:  # one part is one part in any graph
+        return labels
+    sharper = parts_at_count(graph, confirmed, int(labels.max()) + 1, **rules)
+    return labels if sharper is None else sharper
+
+
+def parts_at_count(graph, confirmed, count: int, *, random_state=0, search_steps: int = 16, **rules):
+    """``count`` parts of the ``confirmed`` graph, or None where it has no such partition.
+
+    A second view of the points (the input beside the trunk's codes) makes a purer graph: an
+    edge both views draw is likelier to join two points of one class than an edge one view draws
+    alone. But its sparser weights make the stability of :func:`partition` swing (structureless
+    noise breaks into dozens of reproducible pieces), so the count stays the codes' graph's, and
+    ``confirmed`` only decides where the borders run. Louvain on ``confirmed`` at the resolution
+    whose parts, after the rules of :func:`apply_rules` on ``graph``, number ``count`` (bisection
+    on the log of the resolution, from 1/50 to 50); there, the medoid of
+    :data:`~mixae_graph.graph.STABILITY_RUNS` runs that give ``count`` parts. None where no
+    resolution gives ``count``: a thin manifold that the second view cuts into more pieces than
+    the rules join, for one.
+    """
+    def parts(resolution: float, seed: int) -> np.ndarray:
+        return apply_rules(graph, communities(confirmed, resolution, seed), random_state=random_state, **rules)
+
+    def found(labels: np.ndarray) -> int:
+        return int(labels.max()) + 1
+
+    low, high = np.log(1 / 50), np.log(50.0)
+    for _ in range(search_steps):
+        resolution = float(np.exp((low + high) / 2))
+        labels = parts(resolution, random_state)
+        if found(labels) == count:
+            break
+        low, high = (np.log(resolution), high) if found(labels) < count else (low, np.log(resolution))
+    else:
+        return None
+    runs = [labels for labels in (parts(resolution, random_state + run) for run in range(STABILITY_RUNS))
+            if found(labels) == count]
+    return medoid_run(runs)[0] if runs else labels
 
 
 def apply_rules(graph, pieces, *, min_size=5, chain_share=0.8, random_state=0, chains=None, fine=None,

@@ -275,6 +275,13 @@ class MixAEGraphModule(L.LightningModule):
         with torch.no_grad():
             return torch.cat([self.trunk.encode(self.standardize(c.to(self.device)))[:, 0] for c in x.split(4096)])
 
+    def expert_coordinates(self, X) -> np.ndarray:
+        """Raw points as the experts see them (:meth:`standardize`, then :meth:`to_expert_coordinates`),
+        ``(n, dims)`` float32 on the CPU: the input's own view, beside the trunk's codes."""
+        with torch.no_grad():
+            return torch.cat([self.to_expert_coordinates(self.standardize(c.to(self.device))).float().cpu()
+                              for c in torch.as_tensor(np.asarray(X)).split(4096)]).numpy()
+
     def expert_errors(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstruction error of every point by every active expert, relative to the typical
         error: ``(n, n_active)``, columns in slot order, on the module's device. ``x`` may lie

@@ -121,6 +121,14 @@ class Graph:
         every expert epoch each point's soft assignment is smoothed over its kNN neighbours within
         its part of the fine graph (:meth:`mixae_graph.graph.PointGraph.within_fine_parts`), and its
         expert for the next epoch is the arg-max. 0: every point goes to its most likely expert.
+    input_view : bool, default=True
+        The first experts' borders follow the kNN edges that the input confirms: the codes' graph
+        intersected with the kNN graph of the input as the experts see it (blurred, in their
+        principal directions; :func:`mixae_graph.graph.intersection`), cut into as many parts as
+        the codes' graph gives (:func:`mixae_graph.merge_split.parts_at_count`). An edge that only
+        one view draws (two classes the trunk's codes bring close) fades. The count, the
+        merge/split rounds and the E-step's smoothing read the codes' graph. False: the first
+        experts are the codes' graph's own parts.
     """
 
     n_neighbors: int | None = None
@@ -129,6 +137,7 @@ class Graph:
     chain_share: float = 0.8
     merge_every: int = 4
     smoothing: float = 0.9
+    input_view: bool = True
 
 
 GROUPS = {"trunk": Trunk, "experts": Experts, "graph": Graph}
@@ -213,6 +222,7 @@ CONSTRAINTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "graph.chain_share": (lambda v: _real(v) and 0 < v <= 1, "a number in (0, 1]"),
     "graph.merge_every": POSITIVE_INT,
     "graph.smoothing": SHARE,
+    "graph.input_view": (lambda v: isinstance(v, bool), "True or False"),
 }
 
 

@@ -91,7 +91,7 @@ def first_experts(state: FitState, graph: PointGraph, slots: Slots, *, rules: di
     """The graph's own parts (:func:`~mixae_graph.merge_split.partition`) become the first experts,
     children of the one seed expert; told ``n_clusters``, split up to that many
     (:func:`honour_n_clusters`). Parts beyond the bank's capacity go to the experts (-1)."""
-    parts = partition(graph.graph, **rules, chains=chains, **_fine(graph, rules["min_size"]))
+    parts = partition(graph.graph, **rules, chains=chains, **_fine(graph, rules["min_size"]), confirmed=graph.confirmed)
     parts = _largest(parts, slots.capacity)
     seed = slots.active[0]
     children = [seed] + [slots.add(seed) for _ in range(parts.max())]

@@ -187,3 +187,36 @@ def test_adjusted_rand_equals_scikit_learns(n, k):
     for b in (a, (a + (rng.random(n) < 0.3) * rng.integers(0, 5, n)) % (k + 3), rng.integers(0, 3, n), np.zeros(n, int)):
         assert adjusted_rand(a, b) == adjusted_rand_score(a, b)
         assert adjusted_rand(b, a) == adjusted_rand_score(b, a)
+
+
+def test_intersection_keeps_the_edges_both_views_draw_and_fades_the_others():
+    from mixae_graph.graph import intersection
+
+    # codes: a path 0-1-2-3 with a shortcut 0-3; input: the same path without the shortcut, plus 1-3
+    codes = graph_from_edges(4, [(0, 1, 1.0), (1, 2, 1.0), (2, 3, 1.0), (0, 3, 1.0)])
+    inputs = graph_from_edges(4, [(0, 1, 1.0), (1, 2, 1.0), (2, 3, 1.0), (1, 3, 0.5)])
+    both = intersection(codes, inputs).toarray()
+    np.testing.assert_allclose(both, both.T)  # symmetric
+    np.testing.assert_allclose(both.max(1), 1.0)  # each point's strongest edge weighs 1
+    for i, j in [(0, 1), (1, 2), (2, 3)]:
+        assert both[i, j] == pytest.approx(1.0)  # drawn by both views
+    assert 0 < both[0, 3] <= 0.5 + 1e-6  # only the codes draw it: it fades without vanishing
+    assert 0 < both[1, 3] <= 0.5 + 1e-6  # only the input draws it
+    assert both[0, 2] == 0  # drawn by neither
+
+
+def test_point_graph_with_inputs_also_holds_the_confirmed_graph():
+    from mixae_graph.graph import PointGraph, intersection, point_graph
+
+    codes, y = make_blobs(n_samples=120, centers=3, n_features=4, random_state=0)
+    inputs = np.random.default_rng(0).normal(size=(120, 20))  # a view that confirms little
+    graph = point_graph(codes, n_neighbors=6, inputs=inputs)
+    expected = intersection(graph.graph, latent_graph(inputs, 6))
+    assert (abs(graph.confirmed - expected) > 1e-6).nnz == 0
+    assert (point_graph(codes, n_neighbors=6).confirmed is None)
+    again = PointGraph.from_state_dict(graph.state_dict())
+    assert (again.confirmed != graph.confirmed).nnz == 0 and (again.graph != graph.graph).nnz == 0
+    # the codes' graph, which gives the count and which the E-step smooths over, is the same with or without
+    alone = point_graph(codes, n_neighbors=6)
+    assert (graph.graph != alone.graph).nnz == 0
+    assert (graph.within_fine_parts() != alone.within_fine_parts()).nnz == 0

@@ -15,6 +15,7 @@ from mixae_graph.merge_split import (
     is_chain,
     merge_chains,
     partition,
+    parts_at_count,
     split_experts,
 )
 
@@ -297,6 +298,39 @@ def test_partition_marks_isolated_specks():
     assert same_partition(labels[:30], np.repeat([0, 1], 15))
     assert sorted(np.unique(labels[:30]).tolist()) == [0, 1]
     np.testing.assert_array_equal(labels[30:], [-1, -1])
+
+
+def test_confirmed_graph_moves_the_borders_and_keeps_the_count():
+    # Three blobs of 30. In the codes' graph, points 25-29 of blob 0 sit inside blob 1; the
+    # confirmed graph (the input agrees) puts them back in blob 0.
+    size, moved = 30, range(25, 30)
+    codes_edges = [e for e in blobs_edges(3, size) if not (e[0] in moved or e[1] in moved)]
+    codes_edges += [(i, j, 1.0) for i in moved for j in range(size, 2 * size)] + clique_edges(moved)
+    confirmed = graph_from_edges(3 * size, blobs_edges(3, size))
+    codes = graph_from_edges(3 * size, codes_edges)
+    truth = np.repeat([0, 1, 2], size)
+    alone = partition(codes, min_size=5)
+    both = partition(codes, min_size=5, confirmed=confirmed)
+    assert len(np.unique(alone)) == len(np.unique(both)) == 3
+    assert same_partition(alone[list(moved) + list(range(size, 2 * size))], np.zeros(size + 5, int))
+    assert same_partition(both, truth)
+
+
+def test_confirmed_graph_that_cannot_give_the_count_leaves_the_codes_parts():
+    # Two rings in the codes' graph; the confirmed graph cuts each ring into three separate arcs,
+    # more pieces than the count at any resolution.
+    codes = graph_from_edges(300, ring_edges(range(150), k=5) + ring_edges(range(150, 300), k=5))
+    arcs = [e for start in range(0, 300, 50) for e in ring_edges(range(start, start + 50), k=5, closed=False)]
+    labels = partition(codes, min_size=10, confirmed=graph_from_edges(300, arcs))
+    assert same_partition(labels, np.repeat([0, 1], 150)) and len(np.unique(labels)) == 2
+
+
+def test_parts_at_count_gives_the_count_or_none():
+    graph = graph_from_edges(180, blobs_edges(6, 30))
+    labels = parts_at_count(graph, graph, 6, min_size=10, chain_share=0.8)
+    assert same_partition(labels, np.repeat(np.arange(6), 30))
+    # from 1/50 up, Louvain keeps the six blobs whole and apart: no resolution gives four parts
+    assert parts_at_count(graph, graph, 4, min_size=10, chain_share=0.8) is None
 
 
 # --------------------------------------------------------------------------- split_experts
