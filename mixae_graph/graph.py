@@ -192,17 +192,16 @@ class PointGraph:
         (:func:`~mixae_graph.routing.spread`). Objects seen from every angle trace rings that touch
         along their length in the kNN graph, yet fall apart into one ring each in the fine graph,
         as they do when an expert holding two of them splits."""
-        graph = self.graph
         if self.fine is None:
-            return graph
+            return self.graph
         from scipy.sparse.csgraph import connected_components
 
         part = connected_components(self.fine, directed=False)[1]
-        coo = graph.tocoo()
+        coo = self.graph.tocoo()
         keep = part[coo.row] == part[coo.col]
         if keep.all():
-            return graph
-        return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=graph.shape)
+            return self.graph
+        return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=self.graph.shape)
 
     def full(self) -> sp.csr_matrix:
         """The graph as ``(n, n)``: points that are not landmarks have no edges."""
