@@ -135,7 +135,7 @@ def report(res: dict) -> str:
     lines = ["# GPU against CPU: the same MNIST-10k fit on one machine", "",
              f"Command: `python benchmarks/gpu.py`  ",
              f"Date: {res['date']}; GPU: {res['device']}; torch {res['torch']}, Python {res['python']}; "
-             f"CPU threads: {res['cpus']}; seed {res['seed']}; library defaults (50 trunk + 20 expert epochs).", ""]
+             f"CPU threads: {res['cpus']}; seed {res['seed']}; library defaults (50 trunk + 30 expert epochs).", ""]
     if "smoke_error" in res:
         return "\n".join(lines + ["The smoke fit failed:", "", "```", res["smoke_error"], "```", ""])
     lines += ["| device | fit s | experts | clusters | ACC | predict s (CPU, as `predict`) | routing s on the GPU |",

@@ -497,7 +497,7 @@ def parse_args(argv=None):
     if args.trunk_epochs is None:
         args.trunk_epochs = 20 if quick else 50
     if args.expert_epochs is None:
-        args.expert_epochs = 5 if quick else 20
+        args.expert_epochs = 5 if quick else 30
     return args
 
 

@@ -145,7 +145,7 @@ class ConnectivityCallback(L.Callback):
         slots = Slots.of(module.bank)
         codes = module.trunk_codes(torch.as_tensor(X[module.state.graph.landmarks])).cpu().numpy()
         module.state = steps.finish(module.state, module.route_slots(torch.as_tensor(X)).cpu().numpy(), slots,
-                                    codes, n_clusters=module.hparams.n_clusters)
+                                    codes, n_clusters=module.hparams.n_clusters, epoch=trainer.current_epoch + 1)
         apply_edits(module, slots.edits)
         return False
 

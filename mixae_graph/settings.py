@@ -48,7 +48,7 @@ class Experts:
 
     Parameters
     ----------
-    epochs : int, default=20
+    epochs : int, default=30
         Epochs of expert training after the trunk's, each followed by an E-step.
     hidden : tuple of int, default=(128,)
         Hidden layer widths of each expert's encoder (the decoder mirrors them).
@@ -80,7 +80,7 @@ class Experts:
         neighbours (the ``border term`` row of ``benchmarks/quality.py``).
     """
 
-    epochs: int = 20
+    epochs: int = 30
     hidden: tuple[int, ...] = (128,)
     latent_dim: int = 10
     dims: int | None = 256

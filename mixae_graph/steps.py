@@ -112,7 +112,7 @@ def expectation_step(state: FitState, routed: np.ndarray, slots: Slots, *, n_clu
     (:func:`honour_n_clusters`). The callback passes ``n_clusters`` only once no merge/split
     round is ahead: before that, a round restores the count, as it would without ``n_clusters``."""
     state = _next(state)
-    _drop_empty(routed, slots)
+    _drop_empty(state, state.labels[state.graph.landmarks], routed, slots, epoch)
     routed = honour_n_clusters(state, routed, slots, n_clusters, epoch, min_size=min_size)
     return dataclasses.replace(state, labels=state.graph.to_points(routed))
 
@@ -125,7 +125,7 @@ def merge_split_round(state: FitState, slots: Slots, *, rules: dict, chains: np.
     the splits (children as slots) and the merges."""
     state, graph = _next(state), state.graph.graph
     labels = reassign_fragments(graph, state.labels[state.graph.landmarks], rules["min_size"])
-    _drop_empty(labels, slots)
+    _drop_empty(state, state.labels[state.graph.landmarks], labels, slots, epoch)
     split_labels, splits = split_experts(graph, labels, min_size=rules["min_size"],
                                          **_fine(state.graph, rules["min_size"]))
     # A split whose parts the merge rules join again at once (a thin manifold's pieces in the fine
@@ -151,21 +151,23 @@ def merge_split_round(state: FitState, slots: Slots, *, rules: dict, chains: np.
 
 
 def finish(state: FitState, routed: np.ndarray, slots: Slots, codes: np.ndarray, *,
-           n_clusters: int | None) -> FitState:
-    """Every training point's most likely expert (``routed``) is its final one; the tree over the
-    experts is recorded (their graph weights, and the distances between the graph's points,
-    ``codes`` the landmarks' latent codes) and cut at ``n_clusters`` when given
-    (:class:`AssignClusters`)."""
-    _drop_empty(routed, slots)
+           n_clusters: int | None, epoch: int) -> FitState:
+    """Every training point's most likely expert (``routed``) is its final one (an expert left
+    without points is recorded as emptied, at ``epoch``); the tree over the experts is recorded
+    (their graph weights, and the distances between the graph's points, ``codes`` the landmarks'
+    latent codes) and cut at ``n_clusters`` when given (:class:`AssignClusters`)."""
+    state = _next(state)
+    _drop_empty(state, state.labels, routed, slots, epoch)
     weights, ids = expert_weights(state.full_graph, routed)
     apart, apart_ids = expert_distances(codes, routed[state.graph.landmarks])
-    state = _next(state, final_slots=routed,
-                  tree_sizes={int(s): int(np.sum(routed == s)) for s in slots.active},
-                  tree_weights={  # (slot, slot): the weight inside an expert, which its volume needs
-                      (int(ids[i]), int(ids[j])): float(weights[i, j])
-                      for i in range(len(ids)) for j in range(i, len(ids)) if weights[i, j] > 0},
-                  tree_distances={(int(apart_ids[i]), int(apart_ids[j])): float(apart[i, j])
-                                  for i in range(len(apart_ids)) for j in range(i + 1, len(apart_ids))})
+    state = dataclasses.replace(
+        state, final_slots=routed,
+        tree_sizes={int(s): int(np.sum(routed == s)) for s in slots.active},
+        tree_weights={  # (slot, slot): the weight inside an expert, which its volume needs
+            (int(ids[i]), int(ids[j])): float(weights[i, j])
+            for i in range(len(ids)) for j in range(i, len(ids)) if weights[i, j] > 0},
+        tree_distances={(int(apart_ids[i]), int(apart_ids[j])): float(apart[i, j])
+                        for i in range(len(apart_ids)) for j in range(i + 1, len(apart_ids))})
     clusters = {slot: column for column, slot in enumerate(slots.active)}
     if n_clusters is not None:
         if n_clusters > len(slots.active):  # honour_n_clusters and the final mixing weights rule this out
@@ -218,9 +220,16 @@ def _fine(graph: PointGraph, min_size: int) -> dict:
     return dict(fine=graph.fine, fine_min_size=max(min_size, graph.n_neighbors))
 
 
-def _drop_empty(labels: np.ndarray, slots: Slots) -> None:
-    """Experts that own no point in ``labels`` vanish."""
+def _drop_empty(state: FitState, before: np.ndarray, labels: np.ndarray, slots: Slots, epoch: int) -> None:
+    """Experts that own no point in ``labels`` vanish. One that owned points in ``before`` (the
+    same points' earlier labels) is recorded in ``state``'s history (in place) as merged, rule
+    ``"emptied"``, into the expert that took most of them."""
     for slot in [s for s in slots.active if not np.any(labels == s)]:
+        taken = labels[(before == slot) & (labels >= 0)]
+        if len(taken):
+            into = int(np.bincount(taken).argmax())
+            state.history.record_merge([slot, into], into, epoch, rule="emptied",
+                                       sizes=[int(np.sum(before == slot)), int(np.sum(before == into))])
         slots.remove(slot)
 
 

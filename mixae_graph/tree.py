@@ -36,7 +36,10 @@ class TreeRecorder:
     slots are reused after a merge, so the slot alone does not say which expert is meant),
     ``kind`` (``"split"`` or ``"merge"``), ``epoch``, ``sizes`` and, for a split, ``parent`` and
     ``children``; for a merge, ``experts`` and ``into``. Extra keyword arguments (a score, the
-    rule that fired) are stored as given.
+    rule that fired) are stored as given. A fit's events name their ``rule``: ``"partition"``
+    (the first experts), ``"n_clusters"``, the merge and split rules of
+    :mod:`mixae_graph.merge_split`, or ``"emptied"``: an expert that an E-step, a round's stray
+    points or the final routing left without points, merged into the expert that took most of them.
 
     Attributes
     ----------

@@ -100,6 +100,11 @@ def test_expectation_step_drops_an_expert_the_router_left_empty():
     new = expectation_step(state, routed, slots, n_clusters=None, min_size=5, epoch=5)
     assert slots.edits == [RemoveExpert(1)]
     np.testing.assert_array_equal(new.labels, routed)
+    # The tree's history says where the expert's points went: all twelve to expert 0.
+    (event,) = new.history.events
+    assert (event["kind"], event["rule"], event["experts"], event["into"]) == ("merge", "emptied", [1, 0], 0)
+    assert event["sizes"] == [12, 12] and event["epoch"] == 5
+    assert len(state.history) == 0
 
 
 def test_honour_n_clusters_bisects_the_largest_expert_at_its_bridge():
@@ -152,13 +157,26 @@ def test_the_e_step_leaves_n_clusters_to_the_rounds_while_one_is_ahead():
     assert ahead == [True] * 8 + [False] * 2
 
 
+def test_an_e_step_follows_every_expert_epoch_and_a_round_every_merge_every():
+    callback = ConnectivityCallback()
+    module = SimpleNamespace(hparams=SimpleNamespace(trunk=SimpleNamespace(epochs=10),
+                                                     graph=SimpleNamespace(merge_every=4)))
+    due = {e: [step.__name__ for step in callback._steps_due(SimpleNamespace(current_epoch=e - 1, max_epochs=20),
+                                                            module)]
+           for e in range(9, 21)}
+    assert due[9] == [] and due[10] == ["_first_experts"]
+    assert due[14] == due[18] == ["_expectation_step", "_merge_split_round"]
+    assert all(due[e] == ["_expectation_step"] for e in (11, 12, 13, 15, 16, 17, 19))
+    assert due[20] == ["_expectation_step", "_finish"]  # no round at the end: the router decides
+
+
 def test_finish_records_the_tree_and_cuts_it_at_n_clusters():
     graph = three_cliques()
     routed = np.array([0] * 12 + [1] * 12 + [2] * 12)
     state = state_on(graph, routed)
     slots = Slots(active=[0, 1, 2], capacity=4)
     codes = np.repeat([[0.0], [1.0], [5.0]], 12, axis=0) + np.tile(np.linspace(0, 0.5, 12), 3)[:, None]
-    new = finish(state, routed, slots, codes, n_clusters=2)
+    new = finish(state, routed, slots, codes, n_clusters=2, epoch=20)
     assert new.tree_sizes == {0: 12, 1: 12, 2: 12}
     assert new.tree_weights[(0, 1)] == pytest.approx(0.1)  # the one weak edge, once
     # Closest points: 0.5 to 1.0, then 1.5 to 5.0 and 0.5 to 5.0.
@@ -168,7 +186,7 @@ def test_finish_records_the_tree_and_cuts_it_at_n_clusters():
     # Two clusters: the two joined cliques together, the third alone.
     assert assign.clusters[0] == assign.clusters[1] != assign.clusters[2]
     with pytest.raises(RuntimeError, match="n_clusters=4"):
-        finish(state, routed, Slots(active=[0, 1, 2], capacity=4), codes, n_clusters=4)
+        finish(state, routed, Slots(active=[0, 1, 2], capacity=4), codes, n_clusters=4, epoch=20)
 
 
 @pytest.mark.parametrize("on_one_chain", [False, True])
