@@ -189,6 +189,19 @@ def test_finish_records_the_tree_and_cuts_it_at_n_clusters():
         finish(state, routed, Slots(active=[0, 1, 2], capacity=4), codes, n_clusters=4, epoch=20)
 
 
+def test_finish_records_an_expert_the_final_routing_left_empty():
+    graph = three_cliques()
+    before = np.array([0] * 12 + [1] * 12 + [2] * 12)
+    routed = np.array([0] * 12 + [1] * 24)  # the router gives the third clique to expert 1
+    slots = Slots(active=[0, 1, 2], capacity=4)
+    codes = np.repeat([[0.0], [1.0], [5.0]], 12, axis=0)
+    new = finish(state_on(graph, before), routed, slots, codes, n_clusters=None, epoch=30)
+    assert slots.edits == [RemoveExpert(2), AssignClusters({0: 0, 1: 1})]
+    (event,) = new.history.events
+    assert (event["rule"], event["experts"], event["into"], event["epoch"]) == ("emptied", [2, 1], 1, 30)
+    assert event["sizes"] == [12, 12] and set(new.tree_sizes) == {0, 1}
+
+
 @pytest.mark.parametrize("on_one_chain", [False, True])
 def test_a_round_splits_along_the_fine_graph_unless_the_merge_rules_join_the_parts_again(on_one_chain):
     # One expert over two cliques of 12 that three edges join in the kNN graph and nothing joins
