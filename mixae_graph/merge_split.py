@@ -1,10 +1,10 @@
 """The merge and split rules: pure functions from a point graph and expert labels to decisions.
 
 The first experts are the graph's Louvain communities at the resolution where they are most
-reproducible (:func:`mixae_graph.graph.stable_communities`), split where their points fall apart
-in the fine graph (each point's two nearest neighbours and up, no part smaller than a
-neighbourhood: :func:`~mixae_graph.graph.fine_graph`), and joined by the merge rules
-(:func:`partition`).
+reproducible, on the graph or on its strong edges (:func:`mixae_graph.graph.reproducible_communities`),
+split where their points fall apart in the fine graph (each point's two nearest neighbours and up,
+no part smaller than a neighbourhood: :func:`~mixae_graph.graph.fine_graph`), and joined by the
+merge rules (:func:`partition`).
 Later rounds hand stray points back to their neighbours (:func:`reassign_fragments`), split experts
 whose points fall apart, in the kNN graph or in the fine graph (:func:`split_experts`), and merge
 again.
@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
-from .graph import STABILITY_RUNS, communities, expert_weights, medoid_run, membership, stable_communities
+from .graph import STABILITY_RUNS, communities, expert_weights, medoid_run, membership, reproducible_communities
 
 # A piece holds together when at least this share of its kNN weight stays inside it: a community in
 # the weak sense of Radicchi et al. (PNAS 2004), more weight inside than going out.
@@ -286,15 +286,16 @@ def partition(graph, *, resolution=None, min_size=5, chain_share=0.8, random_sta
     (:func:`split_experts`, parts of ``fine_min_size`` points or more) and joined by the merge
     rules: labels ``0..k-1``, ``-1`` for points in isolated specks smaller than ``min_size``.
 
-    ``resolution=None``: Louvain at the resolution of the most reproducible partition
-    (:func:`~mixae_graph.graph.stable_communities`); a number: Louvain at that resolution.
+    ``resolution=None``: Louvain at the resolution of the most reproducible partition, of the
+    graph or of its strong edges (:func:`~mixae_graph.graph.reproducible_communities`); a number:
+    Louvain on the graph at that resolution.
 
     ``confirmed`` (``graph`` intersected with a second view's kNN graph,
     :func:`~mixae_graph.graph.intersection`): ``graph`` gives the count, ``confirmed`` the parts
     (:func:`parts_at_count`).
     """
     if resolution is None:
-        pieces, _, _ = stable_communities(graph, random_state=random_state)
+        pieces, _, _ = reproducible_communities(graph, random_state=random_state)
     else:
         pieces = communities(graph, resolution, random_state)
     rules = dict(min_size=min_size, chain_share=chain_share, random_state=random_state, chains=chains, fine=fine,

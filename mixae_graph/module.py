@@ -100,7 +100,7 @@ class MixAEGraphModule(L.LightningModule):
         Smallest cluster, in points, as HDBSCAN's ``min_cluster_size``: smaller pieces join their
         best-connected neighbour, smaller fragments of an expert go back to their neighbours, and
         no split makes a smaller part. Whether a larger piece is a cluster is the graph's call
-        (:func:`mixae_graph.graph.stable_communities`), the same at every size.
+        (:func:`mixae_graph.graph.reproducible_communities`), the same at every size.
     image_shape : tuple of int or None, default=None
         (height, width) or (height, width, channels) of image data (linked from the data module by
         the CLI); None: the features are not an image.

@@ -108,8 +108,9 @@ class Graph:
     resolution : float or None, default=None
         Louvain resolution of the graph's first parts. None: the finest resolution whose partition
         is as reproducible across Louvain runs as the most reproducible one, within one standard
-        error, and of its runs the one that agrees best with the others
-        (:func:`mixae_graph.graph.stable_communities`).
+        error, and of its runs the one that agrees best with the others; read on the kNN graph, or
+        on its strong edges where those give a clearly more reproducible partition
+        (:func:`mixae_graph.graph.reproducible_communities`). A number: Louvain on the kNN graph.
     chain_share : float, default=0.8
         Chain rule: small graph pieces that send this share of their outside weight to their two
         strongest neighbours, linked end to end, are one thin manifold

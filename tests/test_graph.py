@@ -205,6 +205,30 @@ def test_intersection_keeps_the_edges_both_views_draw_and_fades_the_others():
     assert both[0, 2] == 0  # drawn by neither
 
 
+def test_intersection_with_an_edgeless_graph_has_no_edges():
+    from mixae_graph.graph import intersection
+
+    path = graph_from_edges(3, [(0, 1, 1.0), (1, 2, 1.0)])
+    empty = sp.csr_matrix((3, 3), dtype=np.float32)
+    assert intersection(path, empty).nnz == 0 and intersection(empty, empty).shape == (3, 3)
+
+
+def test_strong_edges_fade_the_weak_edges_and_keep_each_points_strongest():
+    from mixae_graph.graph import strong_edges
+
+    # a path 0-1-2-3 of strong edges, and a weak shortcut 0-3
+    graph = graph_from_edges(4, [(0, 1, 1.0), (1, 2, 1.0), (2, 3, 1.0), (0, 3, 0.2)])
+    strong = strong_edges(graph).toarray()
+    np.testing.assert_allclose(strong, strong.T)  # symmetric
+    np.testing.assert_allclose(strong.max(1), 1.0)  # each point's strongest edge weighs 1
+    for i, j in [(0, 1), (1, 2), (2, 3)]:
+        assert strong[i, j] == pytest.approx(1.0)
+    assert 0 < strong[0, 3] < 0.2**2  # the weak edge fades without vanishing
+    assert strong[0, 3] < strong_edges(graph, copies=2)[0, 3] < 0.2  # the more copies, the more it fades
+    assert strong[0, 2] == 0  # no edge appears
+    assert (strong_edges(graph, copies=1) != graph).nnz == 0  # one copy: the graph itself
+
+
 def test_point_graph_with_inputs_also_holds_the_confirmed_graph():
     from mixae_graph.graph import PointGraph, intersection, point_graph
 

@@ -191,6 +191,45 @@ def test_stable_communities_keeps_the_coarser_resolution_when_it_is_clearly_more
     assert resolution == 0.25 and len(np.unique(labels)) == 2
 
 
+def _scripted_by_graph(partitions):
+    """Louvain stand-in whose runs depend on the graph: ``partitions[graph][resolution][seed]``."""
+    return lambda graph, resolution, random_state: partitions[graph][resolution][random_state]
+
+
+@pytest.mark.parametrize("strong_agreement, expected", [(1.0, "strong"), (0.85, "plain")])
+def test_reproducible_communities_takes_the_strong_edges_only_when_clearly_more_stable(
+        monkeypatch, strong_agreement, expected):
+    # The kNN graph's runs disagree on where 4 of 60 points go; the strong edges' runs agree
+    # perfectly (they win), or agree less than the kNN graph's (it stays).
+    two, three = np.repeat([0, 1], 30), np.repeat([0, 1, 2], 20)
+    plain_runs = [_moved(two, [i]) for i in range(4)] + [two] * 4
+    strong_runs = [three] * 8 if strong_agreement == 1.0 else [_moved(three, [i, i + 20, i + 40]) for i in range(8)]
+    partitions = {"plain": {r: plain_runs for r in RESOLUTIONS}, "strong": {r: strong_runs for r in RESOLUTIONS}}
+    monkeypatch.setattr(graph_module, "communities", _scripted_by_graph(partitions))
+    monkeypatch.setattr(graph_module, "strong_edges", lambda graph: "strong")
+    labels, _, strong = graph_module.reproducible_communities("plain")
+    assert strong == (expected == "strong")
+    assert same_partition(labels, three if expected == "strong" else two)
+
+
+def test_reproducible_communities_does_not_read_the_strong_edges_of_a_perfectly_stable_graph(monkeypatch):
+    two = np.repeat([0, 1], 30)
+    monkeypatch.setattr(graph_module, "communities", lambda graph, resolution, random_state: two)
+    monkeypatch.setattr(graph_module, "strong_edges", lambda graph: pytest.fail("strong edges read"))
+    labels, _, strong = graph_module.reproducible_communities("plain")
+    assert not strong and same_partition(labels, two)
+
+
+def test_noise_stays_one_cluster_though_its_strong_edges_fall_into_pieces():
+    from mixae_graph.graph import latent_graph, reproducible_communities, strong_edges
+
+    noise = latent_graph(np.random.default_rng(0).normal(size=(400, 10)))
+    labels, _, strong = reproducible_communities(noise)
+    assert labels.max() == 0 and not strong
+    assert stable_communities(strong_edges(noise))[0].max() >= 10  # read alone, the strong edges would split it
+    assert partition(noise).max() == 0
+
+
 def test_stable_communities_returns_the_medoid_run_not_the_first(monkeypatch):
     # One resolution, five runs: the first moves five points, two move one point each and two are the
     # halves themselves. The run that agrees best with the others is an unmoved one.
